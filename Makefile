@@ -1,0 +1,26 @@
+# The one-command set-up: `make test` creates .venv when it is missing, then runs the tests.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+# torch 2.13.0 is the CPU build on this kind of machine's local disk (installs in seconds);
+# elsewhere override it, e.g. `make TORCH_SPEC="torch" test` for the platform's default build.
+TORCH_SPEC ?= torch==2.13.0
+
+.PHONY: venv test test-all train bench clean
+
+venv: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -c "import torch" 2>/dev/null || $(PY) -m pip install -q "$(TORCH_SPEC)"
+	$(PY) -m pip install -q -e ".[dev]"
+	touch $@
+
+test: venv
+	$(PY) -m pytest -q -m "not slow"
+
+test-all: venv
+	$(PY) -m pytest -q
+
+clean:
+	rm -rf $(VENV) .pytest_cache

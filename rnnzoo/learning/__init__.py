@@ -1,0 +1,7 @@
+"""The texts' learning algorithms written out by hand.
+
+- ``bptt_elman``, ``bptt_lstm``, ``bptt_gru``: back-propagation through time from the delta
+  equations, without autograd. They are also the fast training path of the core cells: the
+  forward loop keeps only what the deltas need, and every weight gradient is one GEMM over all
+  time steps.
+"""
