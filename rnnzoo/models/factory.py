@@ -1,0 +1,48 @@
+"""Build the network a task needs from the ``cell`` config (the cell group) and the task info."""
+from __future__ import annotations
+
+from typing import Any
+
+from torch import nn
+
+from rnnzoo.layers import build_rnn
+from rnnzoo.models.encoders import InputEncoder
+from rnnzoo.models.networks import BagOfVectors, ManyToMany, ManyToOne, OneToMany, Seq2Seq
+from rnnzoo.tasks.info import TaskInfo
+
+BASELINE = "bow"  # the one-to-one baseline that stands in for a cell
+
+
+def build_network(info: TaskInfo, cell: dict[str, Any], *, embedding_dim: int = 32,
+                  feed: str = "zeros", teacher_forcing: bool = True) -> nn.Module:
+    def encoder():
+        return InputEncoder(info.input_size, tokens=info.tokens, embedding_dim=embedding_dim,
+                            pad_id=info.pad_id)
+
+    if cell["name"] == BASELINE:
+        if info.shape not in ("many_to_one", "many_to_many"):
+            raise ValueError(f"cell=bow (no recurrence) is a baseline for many-to-one and aligned "
+                             f"many-to-many tasks, not for task {info.name} ({info.shape})")
+        return BagOfVectors(encoder(), cell["hidden_size"], info.output_size,
+                            per_step=info.shape == "many_to_many")
+
+    def recurrent(input_size: int, bidirectional: bool | None = None):
+        return build_rnn(
+            cell["name"], input_size, cell["hidden_size"], impl=cell.get("impl", "custom"),
+            num_layers=cell.get("num_layers", 1), bias=cell.get("bias", True),
+            dropout=cell.get("dropout", 0.0), batch_first=True,
+            bidirectional=cell.get("bidirectional", False) if bidirectional is None else bidirectional,
+            **dict(cell.get("options") or {}))
+
+    if info.shape == "many_to_one":
+        enc = encoder()
+        return ManyToOne(enc, recurrent(enc.out_features), info.output_size)
+    if info.shape == "many_to_many":
+        enc = encoder()
+        return ManyToMany(enc, recurrent(enc.out_features), info.output_size)
+    if info.shape == "one_to_many":
+        return OneToMany(recurrent(embedding_dim), info.input_size, info.output_size,
+                         feed=feed, teacher_forcing=teacher_forcing)
+    source, target = encoder(), encoder()
+    return Seq2Seq(source, recurrent(source.out_features), target,
+                   recurrent(target.out_features, bidirectional=False), info.output_size)

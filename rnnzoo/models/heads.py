@@ -1,0 +1,33 @@
+"""Reading a recurrent layer's results: final states and per-step outputs."""
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+
+
+def last_layer_final(state, num_layers: int, num_directions: int) -> Tensor:
+    """h_n of the top layer, both directions concatenated: (B, D * H).
+
+    ``state`` is what a torch.nn-style layer returns: h_n, or (h_n, c_n) for an LSTM, with
+    h_n shaped (num_layers * D, B, H). Each direction's final state is its own last step, so
+    for the reverse direction it summarises the whole sequence read backwards.
+    """
+    h_n = state[0] if isinstance(state, tuple) else state
+    top = h_n.view(num_layers, num_directions, *h_n.shape[1:])[-1]  # (D, B, H)
+    return torch.cat(list(top), dim=-1)
+
+
+def detach_state(state):
+    """The state with its history cut (truncated BPTT carries values, not graphs)."""
+    if state is None:
+        return None
+    if isinstance(state, tuple):
+        return tuple(s.detach() for s in state)
+    return state.detach()
+
+
+def select_state(state, index: Tensor):
+    """Rows ``index`` of a carried state (for a batch smaller than the state's)."""
+    if isinstance(state, tuple):
+        return tuple(s[:, index] for s in state)
+    return state[:, index]

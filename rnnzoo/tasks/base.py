@@ -1,0 +1,101 @@
+"""The data side of a task: a LightningDataModule that also describes itself (TaskInfo).
+
+A task builds its splits once (``setup`` is idempotent, so the trainer calling it again per
+stage costs nothing), hands out batches as dicts of tensors, and can render a few examples
+(text or figures) for TensorBoard.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import lightning as L
+import torch
+from torch.nn.utils.rnn import pad_sequence
+from torch.utils.data import DataLoader, Dataset
+
+from rnnzoo.tasks.info import TaskInfo
+from rnnzoo.tasks.losses import IGNORE
+
+
+class TensorDictDataset(Dataset):
+    """Rows of equally long tensors, served as dicts: ``{"x": x[i], "y": y[i]}``."""
+
+    def __init__(self, **tensors: torch.Tensor):
+        sizes = {len(t) for t in tensors.values()}
+        if len(sizes) != 1:
+            raise ValueError(f"tensors differ in length: { {k: len(v) for k, v in tensors.items()} }")
+        self.tensors = tensors
+
+    def __len__(self) -> int:
+        return len(next(iter(self.tensors.values())))
+
+    def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
+        return {k: v[index] for k, v in self.tensors.items()}
+
+
+def split_rows(n: int, fractions: tuple[float, float, float], seed: int) -> tuple[torch.Tensor, ...]:
+    """A seeded random split of range(n) into train/val/test index tensors."""
+    order = torch.randperm(n, generator=torch.Generator().manual_seed(seed))
+    n_train, n_val = int(n * fractions[0]), int(n * fractions[1])
+    return order[:n_train], order[n_train:n_train + n_val], order[n_train + n_val:]
+
+
+def pad_tokens(sequences: list[torch.Tensor], pad: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Variable-length 1-D token tensors -> (B, T_max) padded batch and (B,) lengths."""
+    lengths = torch.tensor([len(s) for s in sequences])
+    return pad_sequence(sequences, batch_first=True, padding_value=pad), lengths
+
+
+def pad_targets(sequences: list[torch.Tensor]) -> torch.Tensor:
+    """Per-step class targets padded with the ignored index."""
+    return pad_sequence(sequences, batch_first=True, padding_value=IGNORE)
+
+
+class TaskData(L.LightningDataModule):
+    name = "task"
+
+    def __init__(self, *, batch_size: int = 32, seed: int = 0, num_workers: int = 0):
+        super().__init__()
+        self.batch_size, self.seed, self.num_workers = batch_size, seed, num_workers
+        self.splits: dict[str, Dataset] | None = None
+        self._info: TaskInfo | None = None
+
+    # -- building ----------------------------------------------------------------------------
+    def build(self) -> tuple[dict[str, Dataset], TaskInfo]:
+        """The train/val/test datasets and the task's description."""
+        raise NotImplementedError
+
+    def setup(self, stage: str | None = None) -> None:
+        if self.splits is None:
+            self.splits, self._info = self.build()
+
+    @property
+    def info(self) -> TaskInfo:
+        self.setup()
+        return self._info
+
+    # -- batches -----------------------------------------------------------------------------
+    def collate(self, rows: list[dict[str, Any]]) -> dict[str, torch.Tensor]:
+        return torch.utils.data.default_collate(rows)
+
+    def _loader(self, split: str, shuffle: bool) -> DataLoader:
+        self.setup()
+        generator = torch.Generator().manual_seed(self.seed) if shuffle else None
+        return DataLoader(self.splits[split], batch_size=self.batch_size, shuffle=shuffle,
+                          generator=generator, collate_fn=self.collate,
+                          num_workers=self.num_workers,
+                          persistent_workers=self.num_workers > 0)
+
+    def train_dataloader(self):
+        return self._loader("train", shuffle=True)
+
+    def val_dataloader(self):
+        return self._loader("val", shuffle=False)
+
+    def test_dataloader(self):
+        return self._loader("test", shuffle=False)
+
+    # -- showing -----------------------------------------------------------------------------
+    def examples(self, system) -> dict[str, Any]:
+        """What to show in TensorBoard after a validation: {"text": {tag: str}, "figures": {tag: fig}}."""
+        return {}

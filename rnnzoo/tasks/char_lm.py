@@ -1,0 +1,117 @@
+"""Character-level language modelling (equations.md section 8): many-to-many aligned.
+
+The text is cut into ``batch_size`` parallel streams; batch k holds the k-th ``seq_len``-long
+chunk of every stream, so consecutive batches continue each other and the system carries the
+(detached) hidden state across them: truncated BPTT over a long text. The built-in corpus is
+Python's standard-library source (it ships on every machine); ``data.path=FILE`` reads any
+UTF-8 text, encoded once into a memory-mapped cache. ``jamo=true`` decomposes Hangul
+syllables into jamo for training and recomposes them when sampling.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+from torch.utils.data import DataLoader, Dataset
+
+from rnnzoo.data.corpus import builtin_corpus, compose_hangul, decompose_hangul, encode_text_file
+from rnnzoo.data.text import Vocab
+from rnnzoo.models.heads import detach_state
+from rnnzoo.tasks.base import TaskData
+from rnnzoo.tasks.info import TaskInfo
+
+
+class StreamChunks(Dataset):
+    """Item k: the k-th (B, T) chunk of B parallel streams of ``ids``, and its next characters."""
+
+    def __init__(self, ids, streams: int, seq_len: int):
+        usable = len(ids) - 1
+        streams = max(1, min(streams, usable // seq_len))
+        self.ids, self.streams, self.seq_len = ids, streams, seq_len
+        self.stream_len = usable // streams
+        self.chunks = self.stream_len // seq_len
+
+    def __len__(self) -> int:
+        return self.chunks
+
+    def __getitem__(self, k: int) -> dict[str, torch.Tensor]:
+        start = k * self.seq_len
+        rows = np.stack([np.asarray(self.ids[s * self.stream_len + start:
+                                             s * self.stream_len + start + self.seq_len + 1])
+                         for s in range(self.streams)]).astype(np.int64)
+        block = torch.from_numpy(rows)
+        return {"x": block[:, :-1], "y": block[:, 1:]}
+
+
+@torch.no_grad()
+def sample_text(network, vocab: Vocab, *, prime: str = "\n", length: int = 200,
+                temperature: float = 1.0, seed: int = 0, jamo: bool = False) -> str:
+    """Feed ``prime``, then each sampled character back in (equations.md section 8)."""
+    if temperature <= 0:
+        raise ValueError(f"temperature must be positive, got {temperature}")
+    device = next(network.parameters()).device
+    generator = torch.Generator(device="cpu").manual_seed(seed)
+    text = decompose_hangul(prime) if jamo else prime
+    ids = vocab.encode(list(text)) or [vocab.unk_id]
+    logits, state = network(torch.tensor([ids], device=device))
+    out = []
+    for _ in range(length):
+        probs = torch.softmax(logits[0, -1].float().cpu() / temperature, dim=-1)
+        probs[vocab.pad_id] = 0  # never emit padding
+        next_id = int(torch.multinomial(probs, 1, generator=generator))
+        out.append(next_id)
+        logits, state = network(torch.tensor([[next_id]], device=device), None, detach_state(state))
+    sampled = "".join(vocab.decode(out))
+    return compose_hangul(sampled) if jamo else sampled
+
+
+class CharLMTask(TaskData):
+    name = "char_lm"
+
+    def __init__(self, *, seq_len: int = 100, max_chars: int = 1_000_000, jamo: bool = False,
+                 sample_length: int = 300, temperature: float = 0.8,
+                 source: dict[str, Any] | None = None, **kw):
+        super().__init__(**kw)
+        self.seq_len, self.max_chars, self.jamo = seq_len, max_chars, jamo
+        self.sample_length, self.temperature = sample_length, temperature
+        self.source = dict(source or {})
+
+    def _encoded(self):
+        path = self.source.get("path")
+        if path:
+            return encode_text_file(path, jamo=self.jamo, min_length=self.seq_len + 1,
+                                    cache_dir=self.source.get("cache_dir"))
+        text = builtin_corpus(self.max_chars)
+        if self.jamo:
+            text = decompose_hangul(text)
+        vocab = Vocab.build([list(text)])
+        return np.asarray(vocab.encode(list(text)), dtype=np.int32), vocab
+
+    def build(self):
+        ids, self.vocab = self._encoded()
+        n = len(ids)
+        cut_val, cut_test = int(n * 0.9), int(n * 0.95)
+        parts = {"train": ids[:cut_val], "val": ids[cut_val:cut_test], "test": ids[cut_test:]}
+        splits = {name: StreamChunks(part, self.batch_size, self.seq_len) for name, part in parts.items()}
+        for name, chunks in splits.items():
+            if len(chunks) == 0:
+                raise ValueError(f"char_lm: the {name} split ({len(parts[name])} characters) is "
+                                 f"shorter than one sequence of seq_len={self.seq_len}; use a "
+                                 "longer text or a smaller task.seq_len")
+        info = TaskInfo(
+            name=self.name, shape="many_to_many", target="classes", input_size=len(self.vocab),
+            output_size=len(self.vocab), tokens=True, pad_id=self.vocab.pad_id,
+            metrics=("acc", "bpc", "ppl"), monitor="val/bpc", mode="min", carry_state=True,
+            artifacts={"vocab": self.vocab.to_dict(), "jamo": self.jamo})
+        return splits, info
+
+    def _loader(self, split, shuffle):
+        self.setup()  # chunks must stay in order for the carried state to make sense
+        return DataLoader(self.splits[split], batch_size=None, shuffle=False,
+                          num_workers=self.num_workers, persistent_workers=self.num_workers > 0)
+
+    def examples(self, system):
+        text = sample_text(system.network, self.vocab, length=self.sample_length,
+                           temperature=self.temperature, seed=self.seed, jamo=self.jamo)
+        return {"text": {"char_lm/sample": "```\n" + text + "\n```"}}
