@@ -27,7 +27,7 @@ from rnnzoo.data.splits import contiguous_split
 from rnnzoo.data.text import Vocab
 
 __all__ = ["builtin_corpus", "decompose_hangul", "compose_hangul", "EncodedText",
-           "open_text_file", "encode_text", "cache_dir"]
+           "open_text_file", "encode_text", "resolve_cache_dir"]
 
 CACHE_ENV = "RNNZOO_CACHE"
 CACHE_VERSION = 1  # bump when the cached layout or the encoding changes
@@ -62,7 +62,7 @@ def builtin_corpus(max_chars: int = 2_000_000) -> str:
     return "".join(pieces)[:max_chars]
 
 
-def cache_dir(override: str | os.PathLike | None = None) -> Path:
+def resolve_cache_dir(override: str | os.PathLike | None = None) -> Path:
     """Where encoded files are kept: ``override``, else $RNNZOO_CACHE, else ~/.cache/rnnzoo."""
     return Path(override or os.environ.get(CACHE_ENV) or Path.home() / ".cache" / "rnnzoo")
 
@@ -106,11 +106,11 @@ def encode_text(text: str, *, jamo: bool = False) -> EncodedText:
 
 
 def open_text_file(path: str | os.PathLike, *, min_length: int = 2, jamo: bool = False,
-                   cache: str | os.PathLike | None = None) -> EncodedText:
+                   cache_dir: str | os.PathLike | None = None) -> EncodedText:
     """A UTF-8 text file as character ids, from the cache when it holds this version of it.
 
     ``min_length`` is the shortest usable text: one training sequence, seq_len + 1 characters.
-    ``cache`` overrides the cache directory (see :func:`cache_dir`).
+    ``cache_dir`` overrides the cache directory (see :func:`resolve_cache_dir`).
     """
     source = Path(path)
     if not source.exists():
@@ -123,7 +123,7 @@ def open_text_file(path: str | os.PathLike, *, min_length: int = 2, jamo: bool =
     key = {"version": CACHE_VERSION, "source": str(source.resolve()), "size": stat.st_size,
            "mtime_ns": stat.st_mtime_ns, "jamo": jamo}
     digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:20]
-    folder = cache_dir(cache) / "text"
+    folder = resolve_cache_dir(cache_dir) / "text"
     # No dots in the name, so with_suffix() below adds a suffix rather than replacing one.
     stem = folder / f"{re.sub(r'[^A-Za-z0-9_-]', '_', source.stem)[:40]}-{digest}"
     encoded = _load_cached(stem, key)
@@ -159,22 +159,27 @@ def _encode_into_cache(source: Path, stem: Path, key: dict) -> EncodedText:
             counts = np.concatenate([counts, np.zeros(len(seen) - len(counts), np.int64)])
         counts[:len(seen)] += seen
     length = int(counts.sum())
-    if not any(counts[c] and not chr(c).isspace() for c in np.flatnonzero(counts)):
+    if all(chr(c).isspace() for c in np.flatnonzero(counts)):
         raise DataError("holds only whitespace", source)
     vocab = _vocab_from_counts(counts)
     table = _lookup_table(vocab)
-    stem.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        stem.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise DataError(f"cannot create the cache folder {str(stem.parent)!r} ({err.strerror}); "
+                        f"point ${CACHE_ENV} at a writable folder", source) from None
     header = {"descr": np.lib.format.dtype_to_descr(table.dtype), "fortran_order": False,
               "shape": (length,)}
-    written = 0
     with _atomic(stem.with_suffix(".npy"), "wb") as out:
         np.lib.format.write_array_header_1_0(out, header)
+        written = 0
         for codes in _stream_code_points(source, key["jamo"]):
             out.write(table[codes].tobytes())
             written += len(codes)
         npy_bytes = out.tell()
-    if written != length:
-        raise DataError("changed while it was being read; run again", source)
+        now = source.stat()
+        if written != length or (now.st_size, now.st_mtime_ns) != (key["size"], key["mtime_ns"]):
+            raise DataError("changed while it was being read; run again", source)
     meta = {"key": key, "length": length, "dtype": table.dtype.str, "npy_bytes": npy_bytes,
             "vocab": vocab.to_dict()}
     with _atomic(stem.with_suffix(".json"), "w") as out:

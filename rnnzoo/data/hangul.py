@@ -14,10 +14,14 @@ S_BASE, L_BASE, V_BASE, T_BASE = 0xAC00, 0x1100, 0x1161, 0x11A7
 L_COUNT, V_COUNT, T_COUNT = 19, 21, 28
 S_COUNT = L_COUNT * V_COUNT * T_COUNT  # 11172 syllables
 
-_DECOMPOSE = {}
-for _s in range(S_COUNT):
-    _l, _v, _t = _s // (V_COUNT * T_COUNT), (_s // T_COUNT) % V_COUNT, _s % T_COUNT
-    _DECOMPOSE[S_BASE + _s] = chr(L_BASE + _l) + chr(V_BASE + _v) + (chr(T_BASE + _t) if _t else "")
+
+def _jamo(index: int) -> str:
+    """The jamo of syllable S_BASE + index: a lead consonant, a vowel, maybe a tail."""
+    lead, vowel, tail = index // (V_COUNT * T_COUNT), (index // T_COUNT) % V_COUNT, index % T_COUNT
+    return chr(L_BASE + lead) + chr(V_BASE + vowel) + (chr(T_BASE + tail) if tail else "")
+
+
+_DECOMPOSE = {S_BASE + index: _jamo(index) for index in range(S_COUNT)}  # for str.translate
 
 _SYLLABLE = re.compile(f"([{chr(L_BASE)}-{chr(L_BASE + L_COUNT - 1)}])"
                        f"([{chr(V_BASE)}-{chr(V_BASE + V_COUNT - 1)}])"

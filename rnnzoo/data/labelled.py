@@ -26,6 +26,7 @@ SPLIT_ALIASES = {"train": "train", "training": "train", "val": "val", "valid": "
 
 @dataclass
 class LabelledData:
+    """What :func:`read_labelled_file` read: one entry per usable row, in file order."""
     texts: list[str]
     labels: list[str]
     splits: list[str] | None  # "train" / "val" / "test" per row, when the file has a split column

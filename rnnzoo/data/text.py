@@ -27,6 +27,9 @@ class Vocab:
     by descending frequency with ties broken alphabetically (the same corpus always gives the
     same ids)."""
 
+    pad_id = 0
+    unk_id = 1
+
     def __init__(self, tokens: Iterable[str], specials: Iterable[str] = ()):
         self.specials = (PAD, UNK, *specials)
         self.itos = list(self.specials) + [t for t in tokens if t not in self.specials]
@@ -61,9 +64,6 @@ class Vocab:
                     max_size: int | None = None, specials: Iterable[str] = ()) -> Vocab:
         """A character vocabulary: every character is a token."""
         return cls.build(texts, min_freq, max_size, specials)
-
-    pad_id = 0
-    unk_id = 1
 
     def __len__(self) -> int:
         return len(self.itos)

@@ -100,7 +100,7 @@ def test_a_changed_file_or_other_options_get_their_own_entry(tmp_path, cache):
 
 def test_argument_beats_environment_variable(tmp_path, cache):
     path = write_text(tmp_path, "some text " * 10)
-    open_text_file(path, cache=tmp_path / "elsewhere")
+    open_text_file(path, cache_dir=tmp_path / "elsewhere")
     assert list((tmp_path / "elsewhere" / "text").glob("*.npy")) and not cache.exists()
 
 
@@ -136,6 +136,23 @@ def test_a_failed_encoding_leaves_no_file_behind(tmp_path, cache, monkeypatch):
 
     monkeypatch.setattr(corpus, "_lookup_table", broken_table)
     with pytest.raises(IndexError):
+        open_text_file(path)
+    assert list((cache / "text").iterdir()) == []
+
+
+def test_a_file_edited_during_encoding_is_not_cached(tmp_path, cache, monkeypatch):
+    path = write_text(tmp_path, "first version\n" * 100)
+    real_stream, calls = corpus._stream_code_points, []
+
+    def stream_then_edit(source, jamo):
+        calls.append(source)
+        if len(calls) == 2:  # between the counting pass and the encoding pass
+            with open(source, "a", encoding="utf-8") as f:
+                f.write("an edit\n")
+        return real_stream(source, jamo)
+
+    monkeypatch.setattr(corpus, "_stream_code_points", stream_then_edit)
+    with pytest.raises(DataError, match="changed while it was being read; run again$"):
         open_text_file(path)
     assert list((cache / "text").iterdir()) == []
 
@@ -206,13 +223,13 @@ BIG_FILE_SCRIPT = textwrap.dedent("""
     before = peak_rss_mib()
     tracemalloc.start()
     start = time.perf_counter()
-    first = open_text_file(sys.argv[1], cache=sys.argv[2], min_length=1000)
+    first = open_text_file(sys.argv[1], cache_dir=sys.argv[2], min_length=1000)
     encode_s = time.perf_counter() - start
     traced_mib = tracemalloc.get_traced_memory()[1] / 2**20
     tracemalloc.stop()
     rss_mib = peak_rss_mib() - before
     start = time.perf_counter()
-    again = open_text_file(sys.argv[1], cache=sys.argv[2], min_length=1000)
+    again = open_text_file(sys.argv[1], cache_dir=sys.argv[2], min_length=1000)
     reopen_s = time.perf_counter() - start
     print(json.dumps({"rss_mib": rss_mib, "traced_mib": traced_mib, "encode_s": encode_s,
                       "reopen_s": reopen_s, "length": len(first), "cached": again.from_cache,

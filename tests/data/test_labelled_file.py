@@ -41,6 +41,8 @@ def test_jsonl_integer_labels_sort_numerically(tmp_path):
     data = read_labelled_file(write(tmp_path, "r.jsonl", "\n".join(rows) + "\n\n"))
     assert data.labels == ["10", "2", "2", "10", "1"]
     assert data.label_names == ["1", "2", "10"] and data.label_ids == [2, 1, 1, 2, 0]
+    allowed = read_labelled_file(data.path, labels=[1, 2, 10, 20])  # integers from a config
+    assert allowed.label_names == ["1", "2", "10", "20"] and allowed.label_ids[0] == 2
 
 
 def test_spec_example_message_and_skip_mode(tmp_path):
