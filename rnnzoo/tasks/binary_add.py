@@ -24,5 +24,5 @@ class BinaryAddTask(TaskData):
             splits[split] = TensorDictDataset(x=x, y=y)
         info = TaskInfo(
             name=self.name, shape="many_to_many", target="classes", input_size=2, output_size=2,
-            tokens=False, metrics=("acc", "seq_acc"), monitor="val/seq_acc", mode="max")
+            tokens=False, metrics=("acc", "seq_acc"), monitor="val/loss", mode="min")
         return splits, info

@@ -15,7 +15,8 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset
 
-from rnnzoo.data.corpus import builtin_corpus, compose_hangul, decompose_hangul, encode_text_file
+from rnnzoo.data.corpus import builtin_corpus, encode_text, open_text_file
+from rnnzoo.data.hangul import compose_hangul, decompose_hangul
 from rnnzoo.data.text import Vocab
 from rnnzoo.models.heads import detach_state
 from rnnzoo.tasks.base import TaskData
@@ -79,20 +80,15 @@ class CharLMTask(TaskData):
 
     def _encoded(self):
         path = self.source.get("path")
-        if path:
-            return encode_text_file(path, jamo=self.jamo, min_length=self.seq_len + 1,
-                                    cache_dir=self.source.get("cache_dir"))
-        text = builtin_corpus(self.max_chars)
-        if self.jamo:
-            text = decompose_hangul(text)
-        vocab = Vocab.build([list(text)])
-        return np.asarray(vocab.encode(list(text)), dtype=np.int32), vocab
+        if path:  # any size: encoded once into a memory-mapped cache
+            return open_text_file(path, jamo=self.jamo, min_length=self.seq_len + 1,
+                                  cache_dir=self.source.get("cache_dir"))
+        return encode_text(builtin_corpus(self.max_chars), jamo=self.jamo)
 
     def build(self):
-        ids, self.vocab = self._encoded()
-        n = len(ids)
-        cut_val, cut_test = int(n * 0.9), int(n * 0.95)
-        parts = {"train": ids[:cut_val], "val": ids[cut_val:cut_test], "test": ids[cut_test:]}
+        encoded = self._encoded()
+        self.vocab = encoded.vocab
+        parts = dict(zip(("train", "val", "test"), encoded.split((0.9, 0.05, 0.05))))
         splits = {name: StreamChunks(part, self.batch_size, self.seq_len) for name, part in parts.items()}
         for name, chunks in splits.items():
             if len(chunks) == 0:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import torch
 
-from rnnzoo.data.synthetic import noisy_sine, sine_from_params
+from rnnzoo.data.synthetic import SINE_FREQ_RANGES, noisy_sine, sine_from_params
 from rnnzoo.tasks.base import TaskData, TensorDictDataset
 from rnnzoo.tasks.info import TaskInfo
 from rnnzoo.tasks.plots import waves_figure
@@ -20,8 +20,8 @@ class SineTask(TaskData):
     name = "sine"
 
     def __init__(self, *, seq_len: int = 100, noise_std: float = 0.3,
-                 train_freqs: tuple[float, float] = (0.5, 2.0),
-                 test_freqs: tuple[float, float] = (2.0, 3.0),
+                 train_freqs: tuple[float, float] = SINE_FREQ_RANGES["train"],
+                 test_freqs: tuple[float, float] = SINE_FREQ_RANGES["unseen"],
                  num_train: int = 4000, num_eval: int = 500, **kw):
         super().__init__(**kw)
         self.seq_len, self.noise_std = seq_len, noise_std

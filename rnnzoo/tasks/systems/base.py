@@ -29,7 +29,9 @@ class RecurrentSystem(L.LightningModule):
         self.optimizer_config = dict(optimizer or {"name": "adam", "lr": 1e-3})
         self.scheduler_config = dict(scheduler or {"name": "none"})
         classes = info.output_size if info.target == "classes" else 1
-        self.metrics = nn.ModuleDict({s: StageMetrics(info.metrics, classes) for s in STAGES})
+        # keyed "<stage>_metrics": a ModuleDict key may not shadow Module.train
+        self.stage_metrics = nn.ModuleDict(
+            {f"{s}_metrics": StageMetrics(self._metric_names(s), classes) for s in STAGES})
         self.best: float | None = None  # best value of the monitored metric so far
         #: plain, JSON-safe data every checkpoint carries so inference can rebuild the run
         #: (the resolved config, the task info with its vocabularies); set by the runner
@@ -58,9 +60,16 @@ class RecurrentSystem(L.LightningModule):
         return next(iter(batch.values())).shape[0]
 
     # -- epoch ends: metrics -----------------------------------------------------------------
+    def _metric_names(self, stage: str) -> tuple[str, ...]:
+        # exact-match needs greedy decoding, which only evaluation runs
+        return tuple(m for m in self.info.metrics if not (stage == "train" and m == "exact"))
+
+    def metrics(self, stage: str) -> StageMetrics:
+        return self.stage_metrics[f"{stage}_metrics"]
+
     def _log_stage_metrics(self, stage: str) -> dict[str, Tensor]:
-        values = {f"{stage}/{k}": v for k, v in self.metrics[stage].compute().items()}
-        self.metrics[stage].reset()
+        values = {f"{stage}/{k}": v for k, v in self.metrics(stage).compute().items()}
+        self.metrics(stage).reset()
         self.log_dict(values, prog_bar=stage == "val")
         return values
 

@@ -38,7 +38,7 @@ class ManyToManySystem(RecurrentSystem):
         if lengths is not None and self.info.target == "values":
             steps = torch.arange(x.shape[1], device=x.device)
             mask = (steps[None, :] < lengths.to(x.device)[:, None]).to(output.dtype)
-        self.metrics[stage].update(output.detach(), target, mask)
+        self.metrics(stage).update(output.detach(), target, mask)
         return compute_loss(self.loss_name, output, target, mask)
 
     def on_train_epoch_start(self):

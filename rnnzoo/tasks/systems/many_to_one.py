@@ -14,5 +14,5 @@ class ManyToOneSystem(RecurrentSystem):
         target = batch["y"]
         if self.info.target == "values" and target.dim() == 1:
             target = target.unsqueeze(-1)
-        self.metrics[stage].update(output.detach(), target)
+        self.metrics(stage).update(output.detach(), target)
         return compute_loss(self.loss_name, output, target)

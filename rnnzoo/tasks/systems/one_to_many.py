@@ -12,5 +12,5 @@ class OneToManySystem(RecurrentSystem):
     def step(self, batch, stage):
         target = batch["y"]
         output = self(batch["v"], target.shape[1], target)
-        self.metrics[stage].update(output.detach(), target)
+        self.metrics(stage).update(output.detach(), target)
         return compute_loss(self.loss_name, output, target)

@@ -21,7 +21,7 @@ class Seq2SeqSystem(RecurrentSystem):
         tgt_in, tgt_out = tgt[:, :-1], tgt[:, 1:].clone()
         tgt_out[tgt_out == self.info.pad_id] = IGNORE
         output = self(src, src_lengths, tgt_in)
-        metrics = self.metrics[stage]
+        metrics = self.metrics(stage)
         metrics.update(output.detach(), tgt_out)
         if stage != "train" and "exact" in metrics.names:
             metrics.update_exact(self.exact_matches(src, src_lengths, tgt_out))
