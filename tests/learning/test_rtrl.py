@@ -1,4 +1,7 @@
 """RTRL gives BPTT's gradient, for every parameter, and learns online."""
+import importlib.util
+from pathlib import Path
+
 import pytest
 import torch
 import torch.nn.functional as F
@@ -9,6 +12,22 @@ from rnnzoo.learning.rtrl import RTRL, rtrl_sequence_gradients
 
 F64 = torch.float64
 T, B, I, H, C = 7, 3, 2, 5, 3
+SCRIPTS = Path(__file__).resolve().parents[2] / "scripts"
+
+
+def load_script(name):
+    spec = importlib.util.spec_from_file_location(f"{name}_cli", SCRIPTS / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture
+def one_thread():
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
 
 
 def ce(logits, target):
@@ -63,3 +82,20 @@ def test_sensitivity_has_one_row_per_unit_and_one_column_per_parameter():
 def test_rejects_cells_it_has_no_equations_for():
     with pytest.raises(TypeError, match="Elman and"):
         RTRL(CELLS["lstm"](I, H), nn.Linear(H, C), ce)
+
+
+def test_rtrl_learns_binary_addition_online(one_thread):
+    """One Adam step after every time step (8 sequences side by side), no backward through
+    time anywhere: every held-out 8-bit addition right within 300 x 8 sequences."""
+    demo = load_script("rtrl_demo")
+    result = demo.train(hidden=8, lr=0.01, batch=8, max_sequences=300, eval_every=50, seed=0,
+                        log=lambda _: None)
+    assert result["accuracy"] >= 0.99
+    assert result["updates"] == result["sequences"] * 9  # 8 bits + the final carry
+
+
+def test_benchmark_table_counts_the_sensitivity(one_thread, capsys):
+    rows = load_script("rtrl_benchmark").main(["--hidden", "4", "8", "--seq-len", "3", "--repeats", "1"])
+    assert [r["P"] for r in rows] == [4 * (2 + 4 + 2), 8 * (2 + 8 + 2)]
+    assert rows[1]["rtrl_memory"] == 8 * rows[1]["P"] * 4  # batch 1 x H x P float32
+    assert "RTRL mem" in capsys.readouterr().out
