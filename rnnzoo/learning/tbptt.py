@@ -119,7 +119,7 @@ def tbptt(model: nn.Module, inputs: Tensor, targets: Tensor,
         batch_first = bool(getattr(model, "batch_first", False))
     time_dim = 1 if batch_first else 0
     backward = backward or Tensor.backward
-    head = head or (lambda out: out)
+    head = head if head is not None else (lambda out: out)
     length = inputs.shape[time_dim]
     result = TBPTTResult()
     stored = detach_state(state)  # h_{s_n}, the detached state the current window starts from

@@ -134,6 +134,27 @@ def test_overlapping_windows_match_a_hand_built_loss(k1, k2):
     assert_same_grads(got, expected)
 
 
+@pytest.mark.parametrize("cell", ["lstm", "gru"])
+def test_overlapping_windows_with_a_layer_and_its_state(cell):
+    """The same definition through an rnnzoo layer (the LSTM's state is a tuple): each
+    window's reference replays the sequence up to s_n without gradient, then runs
+    [s_n, t_n) in one call."""
+    k1, k2 = 2, 5
+    model, head, x, y = problem(cell)
+    expected = []
+    for n, stop in enumerate(list(range(k1, T, k1)) + [T], start=1):
+        start, errors = max(0, n * k1 - k2), (n - 1) * k1
+        state = None
+        if start:
+            with torch.no_grad():
+                _, state = model(x[:start])
+        out, _ = model(x[start:stop], state)
+        loss = sum_ce(head(out[errors - start:]), y[errors:stop])
+        expected.append(torch.autograd.grad(loss, parameters(model, head)))
+    got, _ = grads_per_update(model, head, x, y, k1, k2)
+    assert_same_grads(got, expected)
+
+
 @pytest.fixture
 def one_thread():
     threads = torch.get_num_threads()
