@@ -59,8 +59,20 @@ def build_system(config: dict[str, Any], info):
     network = build_network(info, config["cell"], **{k: task[k] for k in NETWORK_KEYS if k in task})
     init = dict(config.get("init") or {"scheme": "default"})
     initialize(network, **init)
+    options = {}
+    truncation = config.get("tbptt") or {}
+    if truncation.get("k1"):
+        if info.shape != "many_to_many":
+            raise ValueError(f"tbptt applies to aligned many-to-many tasks, not {info.name} ({info.shape})")
+        k1 = truncation["k1"]
+        options["tbptt"] = (k1, truncation.get("k2") or k1)
+        # manual optimisation: the system clips, not the trainer
+        trainer = config["trainer"]
+        options["clip"] = (trainer.pop("gradient_clip_val", None),
+                           trainer.pop("gradient_clip_algorithm", "norm"))
     system = SYSTEMS[info.shape](network, info, loss=(config.get("loss") or {}).get("name"),
-                                 optimizer=config["optimizer"], scheduler=config.get("scheduler"))
+                                 optimizer=config["optimizer"], scheduler=config.get("scheduler"),
+                                 **options)
     system.payload = {"format": 1, "config": config, "info": dataclasses.asdict(info)}
     return system
 

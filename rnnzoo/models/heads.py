@@ -17,15 +17,6 @@ def last_layer_final(state, num_layers: int, num_directions: int) -> Tensor:
     return torch.cat(list(top), dim=-1)
 
 
-def detach_state(state):
-    """The state with its history cut (truncated BPTT carries values, not graphs)."""
-    if state is None:
-        return None
-    if isinstance(state, tuple):
-        return tuple(s.detach() for s in state)
-    return state.detach()
-
-
 def select_state(state, index: Tensor):
     """Rows ``index`` of a carried state (for a batch smaller than the state's)."""
     if isinstance(state, tuple):

@@ -18,7 +18,7 @@ from torch.utils.data import DataLoader, Dataset
 from rnnzoo.data.corpus import builtin_corpus, encode_text, open_text_file
 from rnnzoo.data.hangul import compose_hangul, decompose_hangul
 from rnnzoo.data.text import Vocab
-from rnnzoo.models.heads import detach_state
+from rnnzoo.learning.tbptt import detach_state
 from rnnzoo.tasks.base import TaskData
 from rnnzoo.tasks.info import TaskInfo
 

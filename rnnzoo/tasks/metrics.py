@@ -63,8 +63,11 @@ class StageMetrics(nn.Module):
         self.parts["exact"].update(decoded_right.float())
 
     def compute(self) -> dict[str, Tensor]:
+        """Every metric that saw at least one update this epoch."""
         results = {}
         for name in self.names:
+            if self.parts["_nats" if name in ("bpc", "ppl") else name].update_count == 0:
+                continue
             if name in ("bpc", "ppl"):
                 nats = self.parts["_nats"].compute()
                 results[name] = nats / math.log(2) if name == "bpc" else torch.exp(nats)
