@@ -18,7 +18,9 @@ Arguments are key=value pairs:
 - ``top`` units per feature; ``heatmap_chars``, ``heatmap_features`` (comma-separated),
   ``width`` and ``overview_steps`` for the figures; ``baseline`` (true: also rank the units of
   an untrained twin, to tell learned tracking from what the input alone drives);
-- the clamp: ``clamp_unit`` (h17, c17, l1.h17; ``auto``: the best unit for ``clamp_feature``),
+- the clamp: ``clamp_unit`` (h17, c17, l1.h17; ``auto``: the best h unit for ``clamp_feature``
+  among the ``top`` ranked; an LSTM's C acts only through h = o * tanh(C), so a C unit behind a
+  closed output gate can track a feature while nothing reads it),
   ``clamp_value`` (a number, ``max``, ``min``, or ``auto``: the unit's extreme on the feature's
   side), and ``prime``, ``sample_length``, ``temperature``, ``seed`` for the samples;
 - ``threads``: torch CPU threads (default 1: small steps run fastest on one).
@@ -46,13 +48,13 @@ from rnnzoo.data.hangul import decompose_hangul
 from rnnzoo.data.text import Vocab
 
 DEFAULTS = {
-    "ckpt": None, "out_dir": None, "text": None, "text_file": None, "chars": 5000, "top": 5,
+    "ckpt": None, "out_dir": None, "text": None, "text_file": None, "chars": 10000, "top": 5,
     "heatmap_chars": 700, "heatmap_features": None, "width": 80, "overview_steps": 120,
-    "baseline": True, "clamp_unit": "auto", "clamp_feature": "in_string", "clamp_value": "auto",
+    "baseline": True, "clamp_unit": "auto", "clamp_feature": "bracket_depth", "clamp_value": "auto",
     "prime": "\n", "sample_length": 300, "temperature": 0.8, "seed": 0, "threads": 1,
     # training, when no checkpoint is given
     "cell": "lstm", "hidden_size": 128, "max_epochs": 2, "train_steps": -1,
-    "max_chars": 300_000, "train_seed": 0,
+    "max_chars": 1_000_000, "train_seed": 0,
 }
 
 
@@ -109,7 +111,7 @@ def neutral_start(corpus: str, after: int) -> int:
     features = text_features(corpus)
     for t in range(max(after - 1, 0), len(corpus) - 1):
         if (corpus[t] == "\n" and not corpus[t + 1].isspace() and features["bracket_depth"][t] == 0
-                and not features["in_string"][t]):
+                and not features["in_quote"][t] and not features["in_docstring"][t]):
             return t + 1
     return after
 
@@ -127,18 +129,21 @@ def untrained_twin(network, info, config):
     return twin.eval()
 
 
-def choose_clamp(options: dict, ranking: dict, tracks: np.ndarray, names: list[str]) -> tuple[Clamp, str]:
-    """The clamp the options ask for, and the clamped unit's name."""
+def choose_clamp(options: dict, ranking: dict, raw: np.ndarray, names: list[str]) -> tuple[Clamp, str]:
+    """The clamp the options ask for, and the clamped unit's name; ``raw``: the recorded
+    states (C itself, not tanh(C)), which max and min refer to."""
     unit = options["clamp_unit"]
     feature = options["clamp_feature"]
     sign = 1.0
-    if unit == "auto":
-        if not ranking.get(feature):  # absent from the text: the strongest feature instead
-            feature = max((f for f in ranking if ranking[f]), key=lambda f: abs(ranking[f][0]["r"]))
-        unit, sign = ranking[feature][0]["unit"], np.sign(ranking[feature][0]["r"])
+    if unit == "auto":  # the feature's best h unit: what the head and the gates read
+        hidden = {f: [u for u in ranked if u["unit"].split(".")[-1].startswith("h")]
+                  for f, ranked in ranking.items()}
+        if not hidden.get(feature):  # absent from the text: the strongest feature instead
+            feature = max((f for f in hidden if hidden[f]), key=lambda f: abs(hidden[f][0]["r"]))
+        unit, sign = hidden[feature][0]["unit"], np.sign(hidden[feature][0]["r"])
     if unit not in names:
         raise SystemExit(f"clamp_unit {unit!r} is not a unit of this model ({names[0]} .. {names[-1]})")
-    column = tracks[:, names.index(unit)]
+    column = raw[:, names.index(unit)]
     value = options["clamp_value"]
     if value == "auto":
         value = "max" if sign >= 0 else "min"
@@ -184,7 +189,7 @@ def main(argv: list[str] | None = None) -> dict:
         baseline = rank_units(features, twin_tracks, twin_names, 1)
 
     # what one unit does
-    clamp, unit = choose_clamp(options, ranking, tracks, names)
+    clamp, unit = choose_clamp(options, ranking, free.tracks(cell_tanh=False)[0], names)
     clamped = run_stepwise(network, ids, clamp=clamp, record=False)
     effect = clamp_effect(free, clamped, vocab)
     label = f"{unit} clamped to {clamp.value:+.3f}"

@@ -86,10 +86,17 @@ def top_units(ranking: dict[str, list[dict]]) -> list[tuple[str, dict]]:
     return [(feature, ranked[0]) for feature, ranked in ranking.items() if ranked]
 
 
+def shown_name(unit: str) -> str:
+    """How a ranked unit's values are shown: an LSTM cell as tanh(C)."""
+    layer, _, name = unit.rpartition(".")
+    return f"{layer}.tanh({name})" if name.startswith("c") and layer else \
+        f"tanh({name})" if name.startswith("c") else unit
+
+
 def units_figure(text: str, tracks: np.ndarray, names: list[str], ranking: dict, *,
                  features: list[str] | None = None, width: int = 80) -> Figure:
     index = {name: k for k, name in enumerate(names)}
-    panels = [(f"{unit['unit']}: {feature} (r = {unit['r']:+.2f})",
+    panels = [(f"{shown_name(unit['unit'])}: {feature} (r = {unit['r']:+.2f})",
                tracks[:len(text), index[unit["unit"]]])
               for feature, unit in top_units(ranking) if features is None or feature in features]
     return text_panels(text, panels, width=width,
@@ -153,10 +160,9 @@ def clamp_figure(text: str, unit_values: np.ndarray, delta_bits: np.ndarray, eff
 def shift_figure(effect: dict, clamp_label: str) -> Figure:
     moved = effect["fell"][::-1] + effect["rose"][::-1]
     fig, ax = plt.subplots(figsize=(6, 0.22 * len(moved) + 1.0))
-    labels = [repr(m["char"])[1:-1] or "' '" for m in moved]
     ax.barh(range(len(moved)), [m["dp"] for m in moved],
             color=["C3" if m["dp"] > 0 else "C0" for m in moved])
-    ax.set_yticks(range(len(moved)), [f"'{label}'" for label in labels], fontsize=7,
+    ax.set_yticks(range(len(moved)), [repr(m["char"]) for m in moved], fontsize=7,
                   family="DejaVu Sans Mono")
     ax.axvline(0, color="black", linewidth=0.6)
     ax.set(xlabel="mean change in the next-character probability",

@@ -9,7 +9,8 @@ that on any trained rnnzoo ``char_lm``:
   value *after reading* character t, the moment the state h_t describes;
 - :func:`run_stepwise` runs the recurrent layer one character at a time and records every
   state (h, and C for the LSTMs) for every layer;
-- :func:`rank_units` ranks the recorded units by Pearson correlation with each feature;
+- :func:`rank_units` ranks the recorded units (h, and tanh(C)) by Pearson correlation with
+  each feature;
 - a :class:`Clamp` "fixes one dimension" of the state (equations.md section 8): after every
   step the chosen unit is overwritten with a constant, before the head reads h_t and before
   the state is carried to step t + 1; :func:`clamp_effect` scores a text with and without it
@@ -34,9 +35,9 @@ from rnnzoo.data.text import Vocab
 
 #: feature name -> what it measures (after reading character t)
 FEATURES = {
-    "in_string": "inside a string literal ('...', \"...\" or triple-quoted); 1 on the opening "
-                 "quote, 0 on the closing one",
-    "in_docstring": "inside a triple-quoted string (docstrings, mostly)",
+    "in_quote": "inside a one-line string literal, '...' or \"...\"; 1 on the opening quote, "
+                "0 on the closing one",
+    "in_docstring": "inside a triple-quoted string (docstrings, mostly), likewise",
     "in_comment": "inside a # comment, up to (not including) the newline",
     "bracket_depth": "nesting depth of (), [] and {} outside strings and comments",
     "column": "characters read so far on the current line (0 right after a newline)",
@@ -52,7 +53,7 @@ def text_features(text: str) -> dict[str, np.ndarray]:
 
     A small Python-aware scanner: quotes and brackets inside comments, and brackets and ``#``
     inside strings, do not count; a backslash escapes the next character inside a string; a
-    single-quoted string that reaches the end of its line is closed there.
+    one-line string that reaches the end of its line is closed there.
     """
     n = len(text)
     out = {name: np.zeros(n) for name in FEATURES}
@@ -95,7 +96,7 @@ def text_features(text: str) -> dict[str, np.ndarray]:
             else:
                 line_start = False
         # the closing character of a string has been read: outside again
-        out["in_string"][t] = quote is not None
+        out["in_quote"][t] = quote is not None and len(quote) == 1
         out["in_docstring"][t] = quote is not None and len(quote) == 3
         out["in_comment"][t] = comment
         out["bracket_depth"][t] = depth
@@ -150,11 +151,14 @@ class Recording:
     logits: Tensor
     states: dict[str, np.ndarray] = field(default_factory=dict)
 
-    def tracks(self) -> tuple[np.ndarray, list[str]]:
+    def tracks(self, cell_tanh: bool = True) -> tuple[np.ndarray, list[str]]:
         """All units side by side, (T, U), and their names: "h17" ("c17" for an LSTM's cell;
-        "l1.h17" in layer 1 of a stack)."""
+        "l1.h17" in layer 1 of a stack). With ``cell_tanh`` an LSTM's cell shows as tanh(C),
+        as Karpathy et al. plot it: bounded like h (C itself can drift to +-100 as a counter)
+        and what h = o * tanh(C) reads."""
         columns, names = [], []
         for kind, values in self.states.items():
+            values = np.tanh(values) if kind == "c" and cell_tanh else values
             layers, hidden = values.shape[1:]
             for layer in range(layers):
                 columns.append(values[:, layer])

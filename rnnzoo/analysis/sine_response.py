@@ -97,8 +97,9 @@ def settling(response: Sequence[float], *, onset: int = 0, final: float | None =
     the output for a monotone response, and times the largest swing with overshoot. ``steady``
     is False when the response has not settled before its last ``steady_fraction`` (still
     drifting or oscillating): then ``steps`` is None. ``decay`` is the fitted per-step factor
-    of |y_t - final| while outside the band (exp of the log-linear slope) and ``time_constant``
-    = -1 / log(decay) steps: for an exponential approach they are exact.
+    of the envelope max_{s >= t} |y_s - final| while outside the band (exp of the log-linear
+    slope; the envelope, so that a ringing response's zero crossings do not bend the fit), and
+    ``time_constant`` = -1 / log(decay) steps: for an exponential approach they are exact.
     """
     full = np.asarray(response, dtype=np.float64)
     y = full[onset:]
@@ -110,10 +111,11 @@ def settling(response: Sequence[float], *, onset: int = 0, final: float | None =
     steps = int(outside[-1]) + 1 if len(outside) else 0
     steady = steps <= len(y) * (1 - steady_fraction)
     decay = time_constant = None
+    envelope = np.maximum.accumulate(distance[::-1])[::-1]
     fit = np.arange(steps)
-    fit = fit[distance[fit] > 0]
+    fit = fit[envelope[fit] > 0]
     if steady and len(fit) >= 2:
-        slope = float(np.polyfit(fit, np.log(distance[fit]), 1)[0])
+        slope = float(np.polyfit(fit, np.log(envelope[fit]), 1)[0])
         decay = math.exp(slope)
         time_constant = -1.0 / slope if slope < 0 else None
     return {"steps": steps if steady else None, "steady": bool(steady), "final": final,

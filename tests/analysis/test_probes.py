@@ -34,7 +34,7 @@ def values_at(text, feature, marker):
 
 def test_quotes_open_on_the_opening_quote_and_close_on_the_closing_one():
     text = "x = 'ab' + \"c\\\"d\" + y"
-    inside = text_features(text)["in_string"]
+    inside = text_features(text)["in_quote"]
     assert "".join(c for c, v in zip(text, inside) if v) == "'ab" + '"c\\"d'
     assert values_at('a = """q "x" (\n"""', "in_docstring", '"""q') == [1, 1, 1, 1]
     doc = text_features('a = """q "x" (\n""" + b')
@@ -53,7 +53,7 @@ def test_bracket_depth_column_indent_comment_and_line_start():
     assert values_at(TEXT, "indent", ":\n    re") == [0, 0, 1, 2, 3, 4, 4, 4]
     assert values_at(TEXT, "line_start", ":\n    re") == [0, 1, 1, 1, 1, 1, 0, 0]
     assert values_at(TEXT, "in_comment", "  # it's\n\nc") == [0, 0, 1, 1, 1, 1, 1, 1, 0, 0, 0]
-    assert values_at(TEXT, "in_string", "# it's\n") == [0] * 7  # a quote inside a comment
+    assert values_at(TEXT, "in_quote", "# it's\n") == [0] * 7  # a quote inside a comment
 
 
 def test_ranking_finds_a_planted_unit():
@@ -62,11 +62,11 @@ def test_ranking_finds_a_planted_unit():
     features = text_features(text)
     tracks = rng.normal(size=(len(text), 40))
     tracks[:, 7] = features["bracket_depth"] + 0.3 * rng.normal(size=len(text))
-    tracks[:, 23] = -features["in_string"] + 0.1 * rng.normal(size=len(text))
+    tracks[:, 23] = -features["in_quote"] + 0.1 * rng.normal(size=len(text))
     names = [f"h{j}" for j in range(40)]
     ranking = rank_units(features, tracks, names, top=3)
     assert ranking["bracket_depth"][0]["unit"] == "h7" and ranking["bracket_depth"][0]["r"] > 0.8
-    assert ranking["in_string"][0]["unit"] == "h23" and ranking["in_string"][0]["r"] < -0.8
+    assert ranking["in_quote"][0]["unit"] == "h23" and ranking["in_quote"][0]["r"] < -0.8
     assert ranking["in_docstring"] == []  # no triple quotes in the text: constant, no ranking
     assert np.isnan(pearson(features["column"], np.ones((len(text), 1)))).all()
 

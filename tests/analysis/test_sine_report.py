@@ -58,7 +58,9 @@ def test_settling_reports_a_response_that_never_settles():
     assert settling(wave)["steps"] is None and not settling(wave)["steady"]
     assert settling([2.0] * 10)["steps"] == 0  # nothing to settle
     ringing = [1 + 0.5 ** t * math.cos(math.pi * t) for t in range(60)]  # +-, halving
-    assert settling(ringing, final=1.0, tol=0.1)["steps"] == 4  # 0.5^4 = 0.0625 < 0.1
+    rings = settling(ringing, final=1.0, tol=0.1)
+    assert rings["steps"] == 4  # 0.5^4 = 0.0625 < 0.1
+    assert rings["decay"] == pytest.approx(0.5)  # the envelope's, across the sign changes
 
 
 def test_frequency_sweep_references_and_a_low_pass_gain():
