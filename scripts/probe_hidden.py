@@ -1,7 +1,7 @@
 """Probe a character language model's hidden state: which units track what, and what one does.
 
     python scripts/probe_hidden.py ckpt=outputs/char_lm/lstm/<run>/checkpoints/best.ckpt
-    python scripts/probe_hidden.py                    # trains a small LSTM first (~2 min on CPU)
+    python scripts/probe_hidden.py                    # trains a small LSTM first (~1 min on an idle 2-core CPU)
     python scripts/probe_hidden.py ckpt=... text_file=some.py clamp_unit=c61 clamp_value=min
     python scripts/probe_hidden.py ckpt=... text="x = (1, [2, 3])  # note" chars=2000
 
@@ -138,9 +138,14 @@ def choose_clamp(options: dict, ranking: dict, raw: np.ndarray, names: list[str]
     if unit == "auto":  # the feature's best h unit: what the head and the gates read
         hidden = {f: [u for u in ranked if u["unit"].split(".")[-1].startswith("h")]
                   for f, ranked in ranking.items()}
-        if not hidden.get(feature):  # absent from the text: the strongest feature instead
-            feature = max((f for f in hidden if hidden[f]), key=lambda f: abs(hidden[f][0]["r"]))
-        unit, sign = hidden[feature][0]["unit"], np.sign(hidden[feature][0]["r"])
+        candidates = hidden if any(hidden.values()) else ranking
+        if not candidates.get(feature):  # not ranked in this text: the strongest feature instead
+            ranked = [f for f in candidates if candidates[f]]
+            if not ranked:
+                raise SystemExit("error: every feature is constant over this text; give a longer "
+                                 "text or clamp_unit=... clamp_value=...")
+            feature = max(ranked, key=lambda f: abs(candidates[f][0]["r"]))
+        unit, sign = candidates[feature][0]["unit"], np.sign(candidates[feature][0]["r"])
     if unit not in names:
         raise SystemExit(f"clamp_unit {unit!r} is not a unit of this model ({names[0]} .. {names[-1]})")
     column = raw[:, names.index(unit)]

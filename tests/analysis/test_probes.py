@@ -154,6 +154,8 @@ def test_script_trains_probes_and_writes_files(tmp_path):
     assert again["out_dir"] == out / "train" / "probes"
     assert again["summary"]["clamp"]["value"] == -3.0 and again["summary"]["untrained_twin_best"] is None
     assert (again["out_dir"] / "units.png").is_file()
+    with pytest.raises(SystemExit, match="every feature is constant"):
+        cli.main([f"ckpt={result['checkpoint']}", "text=\n\n\n", f"out_dir={tmp_path / 'none'}"])
 
 
 def test_script_rejects_unknown_keys():
