@@ -161,13 +161,14 @@ def main(argv: list[str] | None = None) -> dict:
     torch.set_num_threads(options["threads"])
     started = time.perf_counter()
     stamp = datetime.now().strftime("%Y-%m-%d_%H-%M-%S")
-    ckpt = options["ckpt"]
+    ckpt, trained_here = options["ckpt"], None
     if ckpt:
         out = Path(options["out_dir"] or run_dir_of(ckpt) / "probes")
     else:
         out = Path(options["out_dir"] or Path("outputs") / "probes" / stamp)
         print(f"no ckpt given: training a small char_lm into {out / 'train'}", flush=True)
-        ckpt, _ = train_run(out / "train", training_overrides(options, extra))
+        trained_here = training_overrides(options, extra)
+        ckpt, _ = train_run(out / "train", trained_here)
     try:
         network, info, config = load_trained(ckpt)
     except CheckpointError as error:
@@ -226,7 +227,8 @@ def main(argv: list[str] | None = None) -> dict:
     }
     bits = float(free.bits().mean())
     summary = {
-        "checkpoint": str(ckpt), "cell": config["cell"]["name"], "hidden_size": network.rnn.hidden_size,
+        "checkpoint": str(ckpt), "trained_with": trained_here, "cell": config["cell"]["name"],
+        "hidden_size": network.rnn.hidden_size,
         "text_source": source, "chars": len(text), "unknown_chars": ids.count(vocab.unk_id),
         "bits_per_char": bits, "features": FEATURES, "ranking": ranking,
         "untrained_twin_best": baseline, "clamp": clamp_result,

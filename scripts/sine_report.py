@@ -46,9 +46,11 @@ DEFAULTS = {
     "noise_stds": (0.0, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0), "n": 64, "seq_len": None, "warmup": 20,
     "seed": 1234, "damping_steps": 150, "before": 50, "level": 1.0, "tol": 0.05,
     "example_freqs": (1.0, 2.0, 3.0), "threads": 1,
-    # training, when no checkpoint is given
+}
+TRAINING = {  # when no checkpoint is given
     "cell": "gru", "hidden_size": 32, "max_epochs": 8, "train_steps": -1, "train_seed": 0,
 }
+DEFAULTS.update(TRAINING)
 TYPES = {"ckpt": str, "out_dir": str, "noise_std": float, "seq_len": int, "n": int, "warmup": int,
          "seed": int, "damping_steps": int, "before": int, "level": float, "tol": float,
          "threads": int, "cell": str, "hidden_size": int, "max_epochs": int, "train_steps": int,
@@ -84,14 +86,15 @@ def main(argv: list[str] | None = None) -> dict:
     options, extra = parse(sys.argv[1:] if argv is None else argv)
     torch.set_num_threads(options["threads"])
     started = time.perf_counter()
-    ckpt = options["ckpt"]
+    ckpt, trained_here = options["ckpt"], None
     if ckpt:
         out = Path(options["out_dir"] or run_dir_of(ckpt) / "sine_report")
     else:
         stamp = datetime.now().strftime("%Y-%m-%d_%H-%M-%S")
         out = Path(options["out_dir"] or Path("outputs") / "sine_report" / stamp)
         print(f"no ckpt given: training a small sine model into {out / 'train'}", flush=True)
-        ckpt, _ = train_run(out / "train", training_overrides(options, extra))
+        trained_here = training_overrides(options, extra)
+        ckpt, _ = train_run(out / "train", trained_here)
     try:
         network, info, config = load_trained(ckpt)
     except CheckpointError as error:
@@ -106,8 +109,8 @@ def main(argv: list[str] | None = None) -> dict:
     common = dict(n=options["n"], seq_len=seq_len, warmup=options["warmup"], seed=options["seed"])
     predict = network_predictor(network)
     result = {
-        "checkpoint": str(ckpt), "cell": config["cell"]["name"],
-        "config": {**{k: v for k, v in options.items() if k not in ("ckpt", "out_dir")},
+        "checkpoint": str(ckpt), "cell": config["cell"]["name"], "trained_with": trained_here,
+        "config": {**{k: v for k, v in options.items() if k not in ("ckpt", "out_dir", *TRAINING)},
                    "noise_std": noise_std, "seq_len": seq_len, "train_range": list(train_range)},
         "frequency": frequency_sweep(predict, options["freqs"], noise_std=noise_std,
                                      train_range=train_range, **common),
