@@ -1,7 +1,7 @@
 """Probe a character language model's hidden state: which units track what, and what one does.
 
     python scripts/probe_hidden.py ckpt=outputs/char_lm/lstm/<run>/checkpoints/best.ckpt
-    python scripts/probe_hidden.py                    # trains a small LSTM first (~1 min on an idle 2-core CPU)
+    python scripts/probe_hidden.py                    # trains a small LSTM first (~1 min, 2 CPU cores)
     python scripts/probe_hidden.py ckpt=... text_file=some.py clamp_unit=c61 clamp_value=min
     python scripts/probe_hidden.py ckpt=... text="x = (1, [2, 3])  # note" chars=2000
 
@@ -236,13 +236,15 @@ def main(argv: list[str] | None = None) -> dict:
     written["probes.json"] = report.dump(summary, out / "probes.json")
     markdown = (f"# Hidden-state probes\n\n{config['cell']['name']} ({network.rnn.hidden_size} units) "
                 f"from `{ckpt}`, over {len(text):,} characters of {source}.\n\n"
-                + report.ranking_markdown(ranking, baseline, bits) + "\n" + report.clamp_markdown(clamp_result))
+                + report.ranking_markdown(ranking, baseline, bits) + "\n"
+                + report.clamp_markdown(clamp_result))
     (out / "probes.md").write_text(markdown, encoding="utf-8")
     written["probes.md"] = out / "probes.md"
 
     print(f"\n{len(text):,} characters of {source}; {bits:.3f} bits/char")
     for feature, ranked in ranking.items():
-        twin = f"   (untrained twin: {abs(baseline[feature][0]['r']):.2f})" if baseline and baseline[feature] else ""
+        twin = (f"   (untrained twin: {abs(baseline[feature][0]['r']):.2f})"
+                if baseline and baseline[feature] else "")
         print(f"  {feature:<14} " + "  ".join(f"{u['unit']} {u['r']:+.2f}" for u in ranked[:3]) + twin)
     print(f"\n{label}: {effect['delta_bits']:+.3f} bits/char, KL {effect['kl_bits']:.4f} bits/char")
     print(f"sample without the clamp: {clamp_result['sample_free'][:100]!r}")

@@ -1,7 +1,7 @@
 """The sine questions for a trained ``task=sine`` model: unseen frequencies, smoothing, damping.
 
     python scripts/sine_report.py ckpt=outputs/sine/lstm/<run>/checkpoints/best.ckpt
-    python scripts/sine_report.py                     # trains a small GRU first (~1 min on an idle 2-core CPU)
+    python scripts/sine_report.py                     # trains a small GRU first (~20 s, 2 CPU cores)
     python scripts/sine_report.py ckpt=... freqs=0.25,0.5,1,2,4 noise_stds=0,0.5,1 tol=0.02
 
 Arguments are key=value pairs:

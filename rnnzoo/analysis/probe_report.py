@@ -189,6 +189,10 @@ def ranking_markdown(ranking: dict, baseline: dict | None = None, bits: float | 
     return "\n".join(lines + [""] + notes) + "\n"
 
 
+def _moved(chars: list[dict]) -> str:
+    return ", ".join(f"{m['char']!r} ({m['dp']:+.4f})" for m in chars[:5])
+
+
 def clamp_markdown(clamp: dict) -> str:
     e = clamp["effect"]
     lines = [f"## Clamp: {clamp['label']}", "",
@@ -196,8 +200,8 @@ def clamp_markdown(clamp: dict) -> str:
              f"({e['delta_bits']:+.3f})",
              f"- KL(free || clamped) of the next-character distribution: {e['kl_bits']:.4f} "
              f"bits/char on average, {e['kl_bits_max']:.3f} at most",
-             "- probability rose most for " + ", ".join(f"{m['char']!r} ({m['dp']:+.4f})" for m in e["rose"][:5]),
-             "- and fell most for " + ", ".join(f"{m['char']!r} ({m['dp']:+.4f})" for m in e["fell"][:5]),
+             "- probability rose most for " + _moved(e["rose"]),
+             "- and fell most for " + _moved(e["fell"]),
              "", f"Samples (seed {clamp['seed']}, temperature {clamp['temperature']}, prime "
              f"{clamp['prime']!r}), without the clamp:", "", "```", clamp["sample_free"], "```", "",
              "with it:", "", "```", clamp["sample_clamped"], "```"]

@@ -119,12 +119,14 @@ def markdown(result: dict) -> str:
              "| freq (Hz) | trained on | MSE | MSE (all steps) | gain | echo MSE | zero MSE |",
              "|---|---|---|---|---|---|---|"]
     for r in result["frequency"]:
-        lines.append(f"| {r['freq']:g} | {'yes' if r['in_training_range'] else 'no'} | {r['mse']:.4f} | "
-                     f"{r['mse_all_steps']:.4f} | {r['gain']:.3f} | {r['echo_mse']:.4f} | {r['zero_mse']:.4f} |")
+        lines.append(f"| {r['freq']:g} | {'yes' if r['in_training_range'] else 'no'} | "
+                     f"{r['mse']:.4f} | {r['mse_all_steps']:.4f} | {r['gain']:.3f} | "
+                     f"{r['echo_mse']:.4f} | {r['zero_mse']:.4f} |")
     lines += ["", f"## Smoothing (frequencies {lo:g}-{hi:g} Hz)", "",
               "| input noise std | noise in | noise out | out / in |", "|---|---|---|---|"]
     for r in result["noise"]:
-        lines.append(f"| {r['noise_std']:g} | {r['noise_in']:.4f} | {r['noise_out']:.4f} | {_fmt(r['ratio'], '.3f')} |")
+        lines.append(f"| {r['noise_std']:g} | {r['noise_in']:.4f} | {r['noise_out']:.4f} | "
+                     f"{_fmt(r['ratio'], '.3f')} |")
     d = result["damping"]
     lines += ["", "## Damping (constant input)", "",
               f"Settling: the steps until the output stays within +/- {c['tol']:g} x its largest "
