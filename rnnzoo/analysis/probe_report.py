@@ -69,15 +69,16 @@ def text_panels(text: str, panels: list[tuple[str, np.ndarray]], *, width: int =
     """One text heatmap per (title, values), stacked, each with its own colour bar."""
     n_rows = layout(text, width)[2]
     height = n_rows * CELL_H + 0.35
+    total = height * len(panels) + 0.3
     fig, axes = plt.subplots(len(panels), 1, squeeze=False,
-                             figsize=((width + 1) * CELL_W + 0.9, height * len(panels) + 0.3))
+                             figsize=((width + 1) * CELL_W + 0.9, total))
     for ax, (label, values) in zip(axes[:, 0], panels):
         image = draw_text(ax, text, values, width=width)
         ax.set_title(label, fontsize=8, loc="left")
         fig.colorbar(image, ax=ax, fraction=0.02, pad=0.01).ax.tick_params(labelsize=6)
     if title:
         fig.suptitle(title, fontsize=9)
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0, 1, 1 - 0.3 / total) if title else None)
     return fig
 
 
