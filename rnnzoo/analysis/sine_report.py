@@ -130,8 +130,8 @@ def markdown(result: dict) -> str:
     d = result["damping"]
     lines += ["", "## Damping (constant input)", "",
               f"Settling: the steps until the output stays within +/- {c['tol']:g} x its largest "
-              "distance from its final value; tau: the fitted time constant of that distance "
-              "(per-step factor exp(-1/tau)).", "",
+              "distance from its final value; tau: the fitted time constant of that distance's "
+              "envelope (per-step factor exp(-1/tau)).", "",
               "| input | settles after (steps) | final value | tau (steps) |", "|---|---|---|---|"]
     for name, s in (("ones from h_0 = 0", d["ones"]["settling"]), ("step 0 -> 1", d["step"]["up"]),
                     ("step 1 -> 0", d["step"]["down"])):
