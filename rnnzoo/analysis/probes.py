@@ -30,8 +30,8 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from rnnzoo.data.hangul import compose_hangul, decompose_hangul
 from rnnzoo.data.text import Vocab
+from rnnzoo.tasks.char_lm import sample_text
 
 #: feature name -> what it measures (after reading character t)
 FEATURES = {
@@ -264,24 +264,7 @@ def sample_with_clamp(network: nn.Module, vocab: Vocab, *, clamp: Clamp | None =
                       seed: int = 0, jamo: bool = False) -> str:
     """Sample as :func:`rnnzoo.tasks.char_lm.sample_text` does, with ``clamp`` applied at every
     step; with the same seed, two calls differ only through the clamp."""
-    if temperature <= 0:
-        raise ValueError(f"temperature must be positive, got {temperature}")
-    rnn = network.rnn
-    kinds = state_kinds(rnn)
-    generator = torch.Generator().manual_seed(seed)
-    ids = vocab.encode(list(decompose_hangul(prime) if jamo else prime)) or [vocab.unk_id]
-    device = next(network.parameters()).device
-    zeros = torch.zeros(rnn.num_layers, 1, rnn.hidden_size, device=device)
-    state = _apply(clamp, (zeros, zeros.clone()) if len(kinds) == 2 else zeros, kinds)
-    out = []
-    for step in range(len(ids) + length - 1):
-        token = ids[step] if step < len(ids) else out[-1]
-        _, state = rnn(network.encoder(torch.tensor([[token]], device=device)), state)
-        state = _apply(clamp, state, kinds)
-        if step >= len(ids) - 1:
-            h = state[0] if isinstance(state, tuple) else state
-            probs = torch.softmax(network.head(h[-1])[0].float().cpu() / temperature, -1)
-            probs[vocab.pad_id] = 0  # never emit padding
-            out.append(int(torch.multinomial(probs, 1, generator=generator)))
-    text = "".join(vocab.decode(out))
-    return compose_hangul(text) if jamo else text
+    kinds = state_kinds(network.rnn)
+    return sample_text(network, vocab, prime=prime, length=length, temperature=temperature,
+                       seed=seed, jamo=jamo,
+                       state_hook=None if clamp is None else lambda s: _apply(clamp, s, kinds))

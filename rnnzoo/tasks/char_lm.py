@@ -9,7 +9,7 @@ syllables into jamo for training and recomposes them when sampling.
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 import torch
@@ -18,7 +18,6 @@ from torch.utils.data import DataLoader, Dataset
 from rnnzoo.data.corpus import builtin_corpus, encode_text, open_text_file
 from rnnzoo.data.hangul import compose_hangul, decompose_hangul
 from rnnzoo.data.text import Vocab
-from rnnzoo.learning.tbptt import detach_state
 from rnnzoo.tasks.base import TaskData
 from rnnzoo.tasks.info import TaskInfo
 
@@ -47,22 +46,35 @@ class StreamChunks(Dataset):
 
 @torch.no_grad()
 def sample_text(network, vocab: Vocab, *, prime: str = "\n", length: int = 200,
-                temperature: float = 1.0, seed: int = 0, jamo: bool = False) -> str:
-    """Feed ``prime``, then each sampled character back in (equations.md section 8)."""
+                temperature: float = 1.0, seed: int = 0, jamo: bool = False,
+                state_hook: Callable | None = None) -> str:
+    """Feed ``prime`` one character at a time, then each sampled character back in
+    (equations.md section 8), from h_0 = 0.
+
+    ``state_hook(state) -> state`` is applied to h_0 and after every step, and the head reads
+    the state it returns: analyses use it to edit the state (fix one hidden unit, say).
+    """
     if temperature <= 0:
         raise ValueError(f"temperature must be positive, got {temperature}")
+    rnn, hook = network.rnn, state_hook or (lambda s: s)
     device = next(network.parameters()).device
     generator = torch.Generator(device="cpu").manual_seed(seed)
-    text = decompose_hangul(prime) if jamo else prime
-    ids = vocab.encode(list(text)) or [vocab.unk_id]
-    logits, state = network(torch.tensor([ids], device=device))
+    ids = vocab.encode(list(decompose_hangul(prime) if jamo else prime)) or [vocab.unk_id]
+    state = None
+    if state_hook is not None:
+        zeros = torch.zeros(rnn.num_layers, 1, rnn.hidden_size, device=device)
+        _, shape = rnn(torch.zeros(1, 1, rnn.input_size, device=device))
+        state = hook((zeros, zeros.clone()) if isinstance(shape, tuple) else zeros)
     out = []
-    for _ in range(length):
-        probs = torch.softmax(logits[0, -1].float().cpu() / temperature, dim=-1)
-        probs[vocab.pad_id] = 0  # never emit padding
-        next_id = int(torch.multinomial(probs, 1, generator=generator))
-        out.append(next_id)
-        logits, state = network(torch.tensor([[next_id]], device=device), None, detach_state(state))
+    for step in range(len(ids) + length - 1):
+        token = ids[step] if step < len(ids) else out[-1]
+        _, state = rnn(network.encoder(torch.tensor([[token]], device=device)), state)
+        state = hook(state)
+        if step >= len(ids) - 1:  # the prime is read: sample from the top layer's h
+            h = state[0] if isinstance(state, tuple) else state
+            probs = torch.softmax(network.head(h[-1])[0].float().cpu() / temperature, dim=-1)
+            probs[vocab.pad_id] = 0  # never emit padding
+            out.append(int(torch.multinomial(probs, 1, generator=generator)))
     sampled = "".join(vocab.decode(out))
     return compose_hangul(sampled) if jamo else sampled
 
