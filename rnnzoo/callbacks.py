@@ -82,7 +82,7 @@ class LastCheckpoint(Checkpoint):
         step = trainer.global_step
         if self.every_n_steps > 0 and step // self.every_n_steps > self._saved_at // self.every_n_steps:
             self._save(trainer)
-        inject.maybe_pause(step)
+        inject.after_step(step)
 
     def on_validation_end(self, trainer, pl_module):
         if not trainer.sanity_checking and trainer.state.fn == TrainerFn.FITTING:

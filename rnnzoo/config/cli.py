@@ -138,7 +138,8 @@ def check_command_line(args, argv: list[str], config_dir: Path, config_name: str
         config_dir = Path(args.config_path) if Path(args.config_path).is_absolute() \
             else config_dir.parent / args.config_path
     config_name = args.config_name or config_name
-    extra = [f"hydra.searchpath=[file://{Path(args.config_dir).resolve()}]"] if args.config_dir else []
+    extra_dirs = [Path(args.config_dir).resolve()] if args.config_dir else []
+    extra = [f"hydra.searchpath=[file://{d}]" for d in extra_dirs]
     with initialize_config_dir(config_dir=str(config_dir.resolve()), version_base="1.3"):
         loader = GlobalHydra.instance().config_loader()
         parser = OverridesParser.create(config_loader=loader)
@@ -146,7 +147,7 @@ def check_command_line(args, argv: list[str], config_dir: Path, config_name: str
             overrides = parser.parse_overrides(list(args.overrides))
         except HydraException as error:
             raise ConfigError(f"cannot read the overrides: {_first_line(error)}") from None
-        checker = _Checker(loader, parser, config_name, extra)
+        checker = _Checker(loader, parser, config_name, extra, extra_dirs)
         for override in overrides:
             checker.check_group(override)
         base = checker.compose([o.input_line for o in overrides if not o.is_sweep_override()]
@@ -166,11 +167,19 @@ def check_command_line(args, argv: list[str], config_dir: Path, config_name: str
 
 
 class _Checker:
-    def __init__(self, loader, parser, config_name: str, extra: list[str]):
+    def __init__(self, loader, parser, config_name: str, extra: list[str], extra_dirs: list[Path]):
         self.loader, self.parser, self.config_name, self.extra = loader, parser, config_name, extra
+        self.extra_dirs = extra_dirs  # --config-dir: more options for the groups
 
     def is_group(self, key: str) -> bool:
-        return self.loader.repository.group_exists(key)
+        return self.loader.repository.group_exists(key) or \
+            any((d / key).is_dir() for d in self.extra_dirs)
+
+    def options(self, group: str) -> list[str]:
+        found = set(self.loader.get_group_options(group))
+        for folder in self.extra_dirs:
+            found |= {p.stem for p in (folder / group).glob("*.yaml")}
+        return sorted(found)
 
     def check_group(self, override) -> None:
         key = override.key_or_group
@@ -178,7 +187,7 @@ class _Checker:
             return
         values = list(override.sweep_string_iterator()) if override.is_discrete_sweep() \
             else [override.value()]
-        options = self.loader.get_group_options(key)
+        options = self.options(key)
         for value in values:
             if value is None or str(value) == "null" or str(value) in options:
                 continue

@@ -97,7 +97,8 @@ class RecurrentSystem(L.LightningModule):
     def _log_stage_metrics(self, stage: str) -> dict[str, Tensor]:
         values = {f"{stage}/{k}": v for k, v in self.metrics(stage).compute().items()}
         self.metrics(stage).reset()
-        self.log_dict(values, prog_bar=stage == "val")
+        # torchmetrics already gathered every process's share; sync_dist only tells Lightning
+        self.log_dict(values, prog_bar=stage == "val", sync_dist=True)
         return values
 
     def on_train_epoch_end(self):
@@ -114,7 +115,7 @@ class RecurrentSystem(L.LightningModule):
         current = float(current)
         better = max if self.info.mode == "max" else min
         self.best = current if self.best is None else better(self.best, current)
-        self.log(f"{monitor}_best", self.best)
+        self.log(f"{monitor}_best", self.best, sync_dist=True)
 
     def on_test_epoch_end(self):
         self._log_stage_metrics("test")
