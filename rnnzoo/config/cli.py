@@ -104,6 +104,7 @@ def run_reporting_errors(run: Callable[[], Any]) -> int:
     from rnnzoo.checkpoints import CheckpointError
     from rnnzoo.data.errors import DataError
     from rnnzoo.tasks.systems.base import NumericalFault
+    from rnnzoo.utils.distributed import process_rank
 
     try:
         run()
@@ -113,14 +114,15 @@ def run_reporting_errors(run: Callable[[], Any]) -> int:
         return report("data error", error, 2)
     except CheckpointError as error:
         return report("checkpoint error", error, 2)
-    except NumericalFault as error:
-        return report("numerical fault", error, 3)
+    except NumericalFault as error:  # every process stops at the same step: one reports
+        return report("numerical fault", error, 3) if process_rank() == 0 else 3
     except RunInterrupted as error:
         if full_error():
             raise
-        run_dir = Path(error.checkpoint).parent.parent
-        print(f"interrupted: {error}; resume with: python train.py resume={run_dir}",
-              file=sys.stderr, flush=True)
+        if process_rank() == 0:
+            run_dir = Path(error.checkpoint).parent.parent
+            print(f"interrupted: {error}; resume with: python train.py resume={run_dir}",
+                  file=sys.stderr, flush=True)
         return 128 + int(error.signum)
     return 0
 
