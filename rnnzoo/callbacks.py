@@ -72,6 +72,8 @@ class LastCheckpoint(Checkpoint):
         self._saved_at = None
 
     def _save(self, trainer) -> None:
+        if trainer.fast_dev_run:  # a smoke run leaves no checkpoints, as Lightning's own
+            return
         trainer.save_checkpoint(self.path, weights_only=False)
         self._saved_at = trainer.global_step
 

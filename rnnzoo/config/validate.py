@@ -78,8 +78,6 @@ def _check_combinations(config: dict[str, Any], shape: str, target: str) -> None
             raise ConfigError(f"tbptt.k2={tbptt['k2']}: must be >= tbptt.k1={tbptt['k1']}")
     elif tbptt.get("k2"):
         raise ConfigError(f"tbptt.k2={tbptt['k2']}: needs tbptt.k1 (the steps between updates)")
-    if task["name"] == "copy" and cell["name"] == schema.BASELINE:
-        pass  # allowed: bow is a many-to-many baseline
     data = config.get("data") or {}
     if data.get("path") and task["name"] not in ("sentiment", "char_lm"):
         raise ConfigError(f"data.path={data['path']}: task {task['name']} makes its own data; "
@@ -110,7 +108,8 @@ def _check_trainer(trainer: dict[str, Any]) -> None:
 
     known = {f.name for f in dataclasses.fields(schema.TrainerConfig)}
     lightning = set(inspect.signature(L.Trainer.__init__).parameters) - {"self"}
-    managed = {"logger", "callbacks", "default_root_dir", "plugins", "enable_checkpointing"}
+    managed = {"logger", "callbacks", "default_root_dir", "plugins", "enable_checkpointing",
+               "use_distributed_sampler"}
     for key in trainer:
         if key in managed:
             raise ConfigError(f"trainer.{key}: is set by rnnzoo itself; use the logger and "

@@ -90,7 +90,10 @@ def main(argv: list[str] | None = None) -> int:
 
     argv = sys.argv[1:] if argv is None else argv
     config = json.loads(Path(argv[0]).read_text(encoding="utf-8"))
-    return run_reporting_errors(lambda: train(config))
+    code = run_reporting_errors(lambda: train(config))
+    # a NaN stop (3) or a signal (128 + n) stops every rank at the same step, and rank 0
+    # reports it; a non-zero exit here would make Lightning's watcher kill rank 0 mid-report
+    return 0 if code == 3 or code >= 128 else code
 
 
 if __name__ == "__main__":

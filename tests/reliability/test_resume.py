@@ -54,17 +54,18 @@ def test_sigkill_mid_epoch_then_resume_gives_the_same_metrics(tmp_path):
 @pytest.mark.parametrize("workers", [0, 2])
 def test_char_lm_resumes_its_stream_and_carried_state(capsys, tmp_path, monkeypatch, workers):
     """char_lm: ordered chunks of parallel streams, the hidden state carried across batches,
-    loader worker processes; a crash after step 30 (mid-epoch) and ``resume=last``."""
-    args = ["task=char_lm", "task.max_chars=20000", "task.seq_len=20", "task.batch_size=8",
+    loader worker processes; a crash in the second epoch (its last checkpoint from step 40,
+    batch 12 of 28) and ``resume=last``."""
+    args = ["task=char_lm", "task.max_chars=10000", "task.seq_len=20", "task.batch_size=16",
             "task.max_epochs=2", "cell=lstm", "cell.hidden_size=16", f"data.num_workers={workers}",
             "checkpoint.every_n_steps=10", *QUIET]
     assert cli(capsys, *args, f"run_dir={tmp_path / 'full'}")[0] == 0
-    monkeypatch.setenv("RNNZOO_INJECT", "crash@35")
+    monkeypatch.setenv("RNNZOO_INJECT", "crash@45")
     with pytest.raises(InjectedCrash):
         cli(capsys, *args, f"run_dir={tmp_path / 'crashed'}")
     monkeypatch.delenv("RNNZOO_INJECT")
     saved = load_checkpoint(tmp_path / "crashed" / "checkpoints" / "last.ckpt")
-    assert saved["global_step"] == 30 and "rnnzoo_carried_state" in saved
+    assert (saved["global_step"], saved["epoch"]) == (40, 1) and "rnnzoo_carried_state" in saved
     code, _, err = cli(capsys, *args, f"run_dir={tmp_path / 'crashed'}", "resume=last")
     assert code == 0, err
     assert metrics(tmp_path / "crashed") == metrics(tmp_path / "full")
