@@ -14,6 +14,7 @@ or gradient stops (or skips) with the last good state saved.
 """
 from __future__ import annotations
 
+import copy
 import dataclasses
 import os
 import sys
@@ -137,6 +138,7 @@ def train(cfg: DictConfig | dict[str, Any]) -> dict[str, Any]:
     config = OmegaConf.to_container(cfg, resolve=True) if isinstance(cfg, DictConfig) else dict(cfg)
     validate_config(config)
     resume = _resume_checkpoint(config)
+    as_given = copy.deepcopy(config)  # what the other processes of a DDP run are to run
     run_dir = resolve_run_dir(config)
     if resume is not None:
         check_resume_config(config, resume)
@@ -167,7 +169,7 @@ def train(cfg: DictConfig | dict[str, Any]) -> dict[str, Any]:
                       ExamplesLogger()]
     trainer_config = dict(config["trainer"])
     if is_ddp(trainer_config.get("strategy")):
-        trainer_config["strategy"] = ddp_strategy(trainer_config["strategy"], config, run_dir)
+        trainer_config["strategy"] = ddp_strategy(trainer_config["strategy"], as_given, run_dir)
 
     with _distributed_session():
         trainer = L.Trainer(**trainer_config, logger=logger, callbacks=callbacks,

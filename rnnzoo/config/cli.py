@@ -131,7 +131,7 @@ def run_reporting_errors(run: Callable[[], Any]) -> int:
 def check_command_line(args, argv: list[str], config_dir: Path, config_name: str) -> list[str]:
     """Check every config the command would run; returns the argv to give Hydra (a resume
     adds the run's own overrides and its folder)."""
-    from hydra import compose, initialize_config_dir
+    from hydra import initialize_config_dir
     from hydra.core.global_hydra import GlobalHydra
     from hydra.core.override_parser.overrides_parser import OverridesParser
     from hydra.errors import HydraException
@@ -209,9 +209,8 @@ class _Checker:
         except (HydraException, OmegaConfBaseException) as error:
             text = _first_line(error)
             cause = error.__cause__ or error.__context__
-            if "struct" in str(error) or (cause is not None and "struct" in str(cause)):
-                text += " (" + _first_line(cause or error).rstrip(".") + ")" \
-                    if cause is not None and "struct" in str(cause) else ""
+            if cause is not None and "struct" in str(cause):  # Hydra's own line omits the why
+                text += f" ({_first_line(cause).rstrip('.')})"
             for option, extra in PLUGIN_HINTS.items():
                 if f"'{option}'" in str(error) or f"/{option}" in str(error):
                     text += f" (pip install -e \".[{extra}]\")"

@@ -76,12 +76,30 @@ def _check_combinations(config: dict[str, Any], shape: str, target: str) -> None
                               f"tasks, not {task['name']} ({shape})")
         if tbptt.get("k2") is not None and tbptt["k2"] < tbptt["k1"]:
             raise ConfigError(f"tbptt.k2={tbptt['k2']}: must be >= tbptt.k1={tbptt['k1']}")
+        if _processes(config.get("trainer") or {}) > 1:
+            raise ConfigError(f"tbptt.k1={tbptt['k1']}: truncated BPTT's several updates per "
+                              "batch are not kept in step across DDP processes; train it in one "
+                              "process (trainer.devices=1) or without tbptt")
     elif tbptt.get("k2"):
         raise ConfigError(f"tbptt.k2={tbptt['k2']}: needs tbptt.k1 (the steps between updates)")
     data = config.get("data") or {}
     if data.get("path") and task["name"] not in ("sentiment", "char_lm"):
         raise ConfigError(f"data.path={data['path']}: task {task['name']} makes its own data; "
                           "data.path applies to task=sentiment and task=char_lm")
+
+
+def _processes(trainer: dict[str, Any]) -> int:
+    """How many processes a DDP trainer config starts (1 when it is not DDP)."""
+    from rnnzoo.utils.distributed import is_ddp
+
+    if not is_ddp(trainer.get("strategy")):
+        return 1
+    devices = trainer.get("devices", 1)
+    if isinstance(devices, str):
+        devices = len([d for d in devices.split(",") if d.strip()]) if devices != "auto" else 2
+    elif isinstance(devices, (list, tuple)):
+        devices = len(devices)
+    return max(devices, 2 if devices == -1 else 1) * int(trainer.get("num_nodes") or 1)
 
 
 # -- groups ----------------------------------------------------------------------------------
