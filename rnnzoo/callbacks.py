@@ -61,7 +61,8 @@ class ExamplesLogger(L.Callback):
 
 class LastCheckpoint(Checkpoint):
     """Keep ``path`` (checkpoints/last.ckpt) current: every ``every_n_steps`` optimiser steps,
-    mid-epoch too, and after every validation, so a killed run loses at most that many steps.
+    mid-epoch too, after every validation and at the end of training, so a killed run loses at
+    most that many steps.
 
     A ``Checkpoint`` subclass, so Lightning runs it after ModelCheckpoint: what it saves after
     a validation already knows whether that validation gave the best model.
@@ -88,6 +89,10 @@ class LastCheckpoint(Checkpoint):
 
     def on_validation_end(self, trainer, pl_module):
         if not trainer.sanity_checking and trainer.state.fn == TrainerFn.FITTING:
+            self._save(trainer)
+
+    def on_train_end(self, trainer, pl_module):
+        if self._saved_at != trainer.global_step:  # e.g. trainer.max_steps ended mid-epoch
             self._save(trainer)
 
 
