@@ -1,16 +1,18 @@
-"""Train a recurrent model: `python train.py cell=lstm task=sentiment` (see README for more)."""
-import hydra
-from omegaconf import DictConfig
+"""Train a recurrent model: `python train.py cell=lstm task=sentiment` (see README for more).
 
-from rnnzoo.experiment import train
+Bad input stops with one line and exit code 2 before anything runs (rnnzoo.config.cli).
+"""
+import sys
+from pathlib import Path
+
+from rnnzoo.config.cli import main as cli_main
+
+CONFIG_DIR = Path(__file__).resolve().parent / "conf"
 
 
-@hydra.main(version_base="1.3", config_path="conf", config_name="train")
-def main(cfg: DictConfig) -> float | None:
-    results = train(cfg)
-    # a sweeper (e.g. Optuna) optimises what main returns: the monitored metric's best value
-    return next((v for k, v in results.items() if k.endswith("_best")), None)
+def main(argv=None) -> int:
+    return cli_main(sys.argv[1:] if argv is None else list(argv), CONFIG_DIR)
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

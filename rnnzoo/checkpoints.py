@@ -1,9 +1,12 @@
-"""Loading rnnzoo checkpoints safely, and rebuilding the trained network from them.
+"""Checkpoints: written atomically, read safely, and turned back into the trained network.
 
 Every load goes through ``torch.load(weights_only=True)``: tensors and plain containers only,
 so a checkpoint can never run code (a crafted file with a pickled callable is refused before
-anything of it executes). The checkpoint carries its resolved config and task info as plain
-data, which is all inference needs to rebuild the network.
+anything of it executes). That covers resuming (the Trainer reads through
+:class:`SafeCheckpointIO`), testing the best checkpoint, and inference. Every write goes to a
+temporary file that is fsynced and then renamed over the target, so a crash mid-write leaves
+the previous checkpoint intact. The checkpoint carries its resolved config and task info as
+plain data, which is all inference needs to rebuild the network.
 """
 from __future__ import annotations
 
@@ -14,8 +17,13 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from lightning.fabric.plugins.io.torch_io import TorchCheckpointIO
 
 from rnnzoo.tasks.info import TaskInfo
+from rnnzoo.utils.io import atomic_path
+
+CHECKPOINT_DIR = "checkpoints"
+LAST = "last.ckpt"
 
 
 class CheckpointError(ValueError):
@@ -35,9 +43,52 @@ def load_checkpoint(path: str | os.PathLike, map_location="cpu") -> dict[str, An
         raise CheckpointError(
             f"checkpoint '{path}' holds objects that are not plain data, so it was refused "
             f"unopened (weights_only loading): {first}") from None
-    except (RuntimeError, EOFError, zipfile.BadZipFile, OSError) as error:
+    except (RuntimeError, EOFError, zipfile.BadZipFile, OSError, ValueError) as error:
         raise CheckpointError(f"checkpoint '{path}' is truncated or not a PyTorch checkpoint "
                               f"({type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''})") from None
+
+
+class SafeCheckpointIO(TorchCheckpointIO):
+    """Lightning's checkpoint I/O, made crash-safe (temp file, fsync, rename) and safe to read
+    (``weights_only=True`` always; a bad file raises :class:`CheckpointError`)."""
+
+    def save_checkpoint(self, checkpoint: dict[str, Any], path, storage_options=None) -> None:
+        if storage_options is not None:
+            raise TypeError("SafeCheckpointIO.save_checkpoint takes no storage_options")
+        with atomic_path(path) as tmp:
+            torch.save(checkpoint, tmp)
+
+    def load_checkpoint(self, path, map_location=None, weights_only=None) -> dict[str, Any]:
+        return load_checkpoint(path, map_location="cpu" if map_location is None else map_location)
+
+
+def resolve_resume(resume: str, run_dir: str | os.PathLike | None = None) -> Path:
+    """The checkpoint file that ``resume=...`` names: a ``.ckpt`` file; a run folder (its
+    ``checkpoints/last.ckpt``); or ``last``: ``run_dir``'s last checkpoint."""
+    if resume == "last":
+        if not run_dir:
+            raise CheckpointError("resume=last needs the run to resume: give run_dir=<run folder>, "
+                                  "or resume=<run folder or .ckpt file>")
+        target = Path(run_dir) / CHECKPOINT_DIR / LAST
+        if not target.exists():
+            raise CheckpointError(f"resume=last: run folder '{run_dir}' has no {CHECKPOINT_DIR}/{LAST}")
+        return target
+    path = Path(resume)
+    if path.is_dir():
+        target = path / CHECKPOINT_DIR / LAST
+        if not target.exists():
+            raise CheckpointError(f"resume={resume}: the folder has no {CHECKPOINT_DIR}/{LAST}; "
+                                  "give a run folder or a .ckpt file")
+        return target
+    if not path.exists():
+        raise CheckpointError(f"resume={resume}: no such checkpoint file or run folder")
+    return path
+
+
+def run_dir_of(checkpoint: str | os.PathLike) -> Path | None:
+    """The run folder a checkpoint was written into (``<run>/checkpoints/x.ckpt``), or None."""
+    path = Path(checkpoint).resolve()
+    return path.parent.parent if path.parent.name == CHECKPOINT_DIR else None
 
 
 def load_trained(path: str | os.PathLike, map_location="cpu"):

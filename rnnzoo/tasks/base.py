@@ -14,7 +14,9 @@ from torch.nn.utils.rnn import pad_sequence
 from torch.utils.data import DataLoader, Dataset
 
 from rnnzoo.tasks.info import TaskInfo
+from rnnzoo.tasks.loading import EpochSampler, ResumableLoader
 from rnnzoo.tasks.losses import IGNORE
+from rnnzoo.utils import inject
 
 
 class TensorDictDataset(Dataset):
@@ -79,12 +81,29 @@ class TaskData(L.LightningDataModule):
         return torch.utils.data.default_collate(rows)
 
     def _loader(self, split: str, shuffle: bool) -> DataLoader:
+        """A resumable loader over this process's share of ``split`` (see tasks.loading)."""
         self.setup()
-        generator = torch.Generator().manual_seed(self.seed) if shuffle else None
-        return DataLoader(self.splits[split], batch_size=self.batch_size, shuffle=shuffle,
-                          generator=generator, collate_fn=self.collate,
-                          num_workers=self.num_workers,
-                          persistent_workers=self.num_workers > 0)
+        rank, world = self.world()
+        dataset = self.splits[split]
+        if split == "train":
+            dataset = inject.faulty_dataset(dataset)
+        sampler = EpochSampler(len(dataset), shuffle=shuffle, seed=self.seed, rank=rank, world=world)
+        return ResumableLoader(dataset, sampler=sampler, progress=self._progress,
+                               batch_size=self.batch_size, collate_fn=self.collate,
+                               num_workers=self.num_workers,
+                               persistent_workers=self.num_workers > 0)
+
+    def world(self) -> tuple[int, int]:
+        """(this process's rank, number of processes): (0, 1) outside a distributed run."""
+        trainer = getattr(self, "trainer", None)
+        if trainer is None:
+            return 0, 1
+        return trainer.global_rank, trainer.world_size
+
+    def _progress(self) -> int:
+        """Training batches finished in the current epoch: where a resumed loader goes on."""
+        trainer = getattr(self, "trainer", None)
+        return 0 if trainer is None else trainer.fit_loop.epoch_loop.batch_progress.current.processed
 
     def train_dataloader(self):
         return self._loader("train", shuffle=True)

@@ -13,24 +13,35 @@ from typing import Any, Callable
 
 import numpy as np
 import torch
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import Dataset
 
 from rnnzoo.data.corpus import builtin_corpus, encode_text, open_text_file
+from rnnzoo.data.errors import DataError
 from rnnzoo.data.hangul import compose_hangul, decompose_hangul
 from rnnzoo.data.text import Vocab
 from rnnzoo.tasks.base import TaskData
 from rnnzoo.tasks.info import TaskInfo
+from rnnzoo.tasks.loading import EpochSampler, ResumableLoader
+from rnnzoo.utils import inject
 
 
 class StreamChunks(Dataset):
-    """Item k: the k-th (B, T) chunk of B parallel streams of ``ids``, and its next characters."""
+    """Item k: the k-th (B, T) chunk of B parallel streams of ``ids``, and its next characters.
 
-    def __init__(self, ids, streams: int, seq_len: int):
+    In a run of ``world`` processes the text is cut into ``streams`` streams in all and process
+    ``rank`` takes every ``world``-th of them, so step k of the run covers the same characters
+    as one process with all the streams.
+    """
+
+    def __init__(self, ids, streams: int, seq_len: int, rank: int = 0, world: int = 1):
         usable = len(ids) - 1
         streams = max(1, min(streams, usable // seq_len))
+        if world > 1:  # every process needs as many streams as the others
+            streams = max(world, streams - streams % world)
         self.ids, self.streams, self.seq_len = ids, streams, seq_len
         self.stream_len = usable // streams
         self.chunks = self.stream_len // seq_len
+        self.mine = range(rank, streams, world)
 
     def __len__(self) -> int:
         return self.chunks
@@ -39,7 +50,7 @@ class StreamChunks(Dataset):
         start = k * self.seq_len
         rows = np.stack([np.asarray(self.ids[s * self.stream_len + start:
                                              s * self.stream_len + start + self.seq_len + 1])
-                         for s in range(self.streams)]).astype(np.int64)
+                         for s in self.mine]).astype(np.int64)
         block = torch.from_numpy(rows)
         return {"x": block[:, :-1], "y": block[:, 1:]}
 
@@ -100,13 +111,12 @@ class CharLMTask(TaskData):
     def build(self):
         encoded = self._encoded()
         self.vocab = encoded.vocab
-        parts = dict(zip(("train", "val", "test"), encoded.split((0.9, 0.05, 0.05))))
-        splits = {name: StreamChunks(part, self.batch_size, self.seq_len) for name, part in parts.items()}
+        self.parts = dict(zip(("train", "val", "test"), encoded.split((0.9, 0.05, 0.05))))
+        splits = {name: StreamChunks(part, self.batch_size, self.seq_len)
+                  for name, part in self.parts.items()}
         for name, chunks in splits.items():
             if len(chunks) == 0:
-                raise ValueError(f"char_lm: the {name} split ({len(parts[name])} characters) is "
-                                 f"shorter than one sequence of seq_len={self.seq_len}; use a "
-                                 "longer text or a smaller task.seq_len")
+                self._too_short(name, len(self.parts[name]))
         info = TaskInfo(
             name=self.name, shape="many_to_many", target="classes", input_size=len(self.vocab),
             output_size=len(self.vocab), tokens=True, pad_id=self.vocab.pad_id,
@@ -115,9 +125,29 @@ class CharLMTask(TaskData):
         return splits, info
 
     def _loader(self, split, shuffle):
-        self.setup()  # chunks must stay in order for the carried state to make sense
-        return DataLoader(self.splits[split], batch_size=None, shuffle=False,
-                          num_workers=self.num_workers, persistent_workers=self.num_workers > 0)
+        # chunks stay in order for the carried state to make sense; each process reads its
+        # own streams, all chunks of them
+        self.setup()
+        rank, world = self.world()
+        chunks = StreamChunks(self.parts[split], self.batch_size * world, self.seq_len, rank, world)
+        dataset = inject.faulty_dataset(chunks) if split == "train" else chunks
+        return ResumableLoader(dataset, sampler=EpochSampler(len(chunks), shuffle=False),
+                               progress=self._progress, batch_size=None,
+                               num_workers=self.num_workers,
+                               persistent_workers=self.num_workers > 0)
+
+    def _too_short(self, split: str, length: int):
+        share = {"train": "90%", "val": "5%", "test": "5%"}[split]
+        path = self.source.get("path")
+        if path:
+            raise DataError(f"the {split} split ({share} of the text, {length} characters) is "
+                            f"shorter than one sequence of task.seq_len={self.seq_len} + 1; use "
+                            "a longer text or a smaller task.seq_len", path)
+        from rnnzoo.config import ConfigError
+        raise ConfigError(f"task.seq_len={self.seq_len}: the built-in corpus' {split} split "
+                          f"({share} of task.max_chars={self.max_chars}: {length} characters) is "
+                          "shorter than one sequence; use a smaller task.seq_len or a larger "
+                          "task.max_chars")
 
     def examples(self, system):
         text = sample_text(system.network, self.vocab, length=self.sample_length,

@@ -58,6 +58,7 @@ class ManyToManySystem(RecurrentSystem):
         clip_value, clip_algorithm = self.clip
 
         def update(index, loss):
+            self.note_loss(loss)
             if clip_value:
                 self.clip_gradients(optimizer, gradient_clip_val=clip_value,
                                     gradient_clip_algorithm=clip_algorithm)
@@ -90,6 +91,25 @@ class ManyToManySystem(RecurrentSystem):
 
     def on_train_epoch_start(self):
         self._carried.pop("train", None)
+
+    # the state carried across training batches is part of where a run stands: a run resumed
+    # mid-epoch goes on from it, as the uninterrupted run would
+    def on_save_checkpoint(self, checkpoint):
+        super().on_save_checkpoint(checkpoint)
+        if self._carried.get("train") is not None:
+            checkpoint["rnnzoo_carried_state"] = self._carried["train"]
+
+    def on_load_checkpoint(self, checkpoint):
+        super().on_load_checkpoint(checkpoint)
+        state = checkpoint.get("rnnzoo_carried_state")
+        if state is not None:
+            self._carried["train"] = state
+
+    def on_train_start(self):
+        state = self._carried.get("train")
+        if state is not None:  # a restored state was loaded on the CPU
+            self._carried["train"] = tuple(s.to(self.device) for s in state) \
+                if isinstance(state, tuple) else state.to(self.device)
 
     def on_validation_epoch_start(self):
         self._carried.pop("val", None)
