@@ -9,6 +9,14 @@ from tests.reliability.common import ADDING, QUIET, cli, metrics, results, run
 from tests.test_training import SMALL, TASKS
 
 
+def installed(module: str) -> bool:
+    """Whether an optional plugin is importable (find_spec raises when its parent is absent)."""
+    try:
+        return importlib.util.find_spec(module) is not None
+    except ModuleNotFoundError:
+        return False
+
+
 def test_two_process_ddp_matches_one_process_with_the_same_global_batch(tmp_path):
     common = [*ADDING, "task.max_epochs=2", *QUIET]
     single = run(*common, "task.batch_size=32", f"run_dir={tmp_path / 'single'}")
@@ -61,7 +69,7 @@ def test_same_seed_same_metrics_other_seed_other_metrics(capsys, tmp_path):
     assert metrics(tmp_path / "a") != metrics(tmp_path / "c")
 
 
-@pytest.mark.skipif(importlib.util.find_spec("hydra_plugins.hydra_submitit_launcher") is None,
+@pytest.mark.skipif(not installed("hydra_plugins.hydra_submitit_launcher"),
                     reason='needs pip install -e ".[slurm]"')
 def test_slurm_launcher_preset_composes(capsys):
     code, out, err = cli(capsys, "--cfg", "hydra", "hydra/launcher=slurm", "trainer=ddp",
@@ -71,7 +79,7 @@ def test_slurm_launcher_preset_composes(capsys):
     assert "tasks_per_node: ${trainer.devices}" in out
 
 
-@pytest.mark.skipif(importlib.util.find_spec("hydra_plugins.hydra_optuna_sweeper") is None,
+@pytest.mark.skipif(not installed("hydra_plugins.hydra_optuna_sweeper"),
                     reason='needs pip install -e ".[optuna]"')
 def test_optuna_preset_composes_and_is_checked(capsys, tmp_path):
     code, out, err = cli(capsys, "--cfg", "hydra", "hparams_search=optuna_adding")
@@ -83,7 +91,7 @@ def test_optuna_preset_composes_and_is_checked(capsys, tmp_path):
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(importlib.util.find_spec("hydra_plugins.hydra_optuna_sweeper") is None,
+@pytest.mark.skipif(not installed("hydra_plugins.hydra_optuna_sweeper"),
                     reason='needs pip install -e ".[optuna]"')
 def test_optuna_sweep_runs(tmp_path):
     done = run("-m", "hparams_search=optuna_adding", "hydra.sweeper.n_trials=2",
