@@ -79,6 +79,7 @@ def read_labelled_file(path: str | os.PathLike, *, format: str = "auto",
     """
     if on_bad_rows not in ("error", "skip"):
         raise ValueError(f"on_bad_rows must be 'error' or 'skip', got {on_bad_rows!r}")
+    _check_is_file(path)  # before the format is read off a (missing) file's extension
     fmt = _pick_format(path, format)
     lines, undecodable = _read_lines(path)
     allowed = None if labels is None else sorted({str(y) for y in labels}, key=label_sort_key)
@@ -110,14 +111,19 @@ def _pick_format(path, format: str) -> str:
     return FORMATS[suffix]
 
 
-def _read_lines(path) -> tuple[list[str], dict[int, str]]:
-    """The file's physical lines (ends kept) and, by 1-based line number, why a line is not
-    UTF-8. Bytes are decoded line by line so the error can name the line."""
+def _check_is_file(path) -> None:
     p = Path(path)
     if not p.exists():
         raise DataError("no such file", path)
     if p.is_dir():
         raise DataError("is a directory, not a file", path)
+
+
+def _read_lines(path) -> tuple[list[str], dict[int, str]]:
+    """The file's physical lines (ends kept) and, by 1-based line number, why a line is not
+    UTF-8. Bytes are decoded line by line so the error can name the line."""
+    p = Path(path)
+    _check_is_file(p)
     try:
         raw = p.read_bytes()
     except OSError as err:

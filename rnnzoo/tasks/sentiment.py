@@ -8,12 +8,10 @@ by label, from the seed.
 """
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import torch
 
-from rnnzoo.data.errors import DataError
 from rnnzoo.data.labelled import read_labelled_file, stratified_split
 from rnnzoo.data.sentiment import generate_sentiment
 from rnnzoo.data.text import Vocab, tokenize
@@ -37,10 +35,6 @@ class SentimentTask(TaskData):
         if not path:
             pairs = generate_sentiment(self.num_samples, seed=self.seed)
             return [t for t, _ in pairs], [BUILTIN_LABELS[y] for _, y in pairs], None, BUILTIN_LABELS
-        if Path(path).is_dir():  # before the format is read off the (missing) extension
-            raise DataError("is a directory, not a file", path)
-        if not Path(path).exists():
-            raise DataError("no such file", path)
         data = read_labelled_file(
             path, format=self.source.get("format", "auto"),
             text_field=self.source.get("text_field", "text"),
