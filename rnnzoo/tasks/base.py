@@ -28,6 +28,11 @@ class TensorDictDataset(Dataset):
             raise ValueError(f"tensors differ in length: { {k: len(v) for k, v in tensors.items()} }")
         self.tensors = tensors
 
+    @classmethod
+    def named(cls, names: tuple[str, ...], tensors) -> "TensorDictDataset":
+        """From a generator's tuple of tensors: ``named(("x", "y"), adding_problem(...))``."""
+        return cls(**dict(zip(names, tensors, strict=True)))
+
     def __len__(self) -> int:
         return len(next(iter(self.tensors.values())))
 
@@ -118,3 +123,18 @@ class TaskData(L.LightningDataModule):
     def examples(self, system) -> dict[str, Any]:
         """What to show in TensorBoard after a validation: {"text": {tag: str}, "figures": {tag: fig}}."""
         return {}
+
+
+class GeneratedTask(TaskData):
+    """A task whose splits are drawn from a seeded generator: ``num_train`` training rows and
+    ``num_eval`` for validation and for test, each split from its own seed."""
+
+    def __init__(self, *, num_train: int = 10000, num_eval: int = 1000, **kw):
+        super().__init__(**kw)
+        self.num_train, self.num_eval = num_train, num_eval
+
+    def generate(self, make) -> dict[str, Dataset]:
+        """Each split's dataset from ``make(split, n, seed)``."""
+        sizes = {"train": self.num_train, "val": self.num_eval, "test": self.num_eval}
+        return {split: make(split, n, self.seed * 3 + offset)
+                for offset, (split, n) in enumerate(sizes.items())}

@@ -10,26 +10,23 @@ import torch
 
 from rnnzoo.data.synthetic import addition_strings
 from rnnzoo.data.text import Vocab
-from rnnzoo.tasks.base import TaskData, pad_tokens
+from rnnzoo.tasks.base import GeneratedTask, pad_tokens
 from rnnzoo.tasks.info import TaskInfo
 
 SPECIALS = ("<bos>", "<eos>")
 
 
-class Seq2SeqAddTask(TaskData):
+class Seq2SeqAddTask(GeneratedTask):
     name = "seq2seq_add"
 
-    def __init__(self, *, max_digits: int = 3, num_train: int = 20000, num_eval: int = 1000, **kw):
-        super().__init__(**kw)
-        self.max_digits, self.num_train, self.num_eval = max_digits, num_train, num_eval
+    def __init__(self, *, max_digits: int = 3, num_train: int = 20000, **kw):
+        super().__init__(num_train=num_train, **kw)
+        self.max_digits = max_digits
 
     def build(self):
         self.vocab = Vocab.build([list("0123456789+")], specials=SPECIALS)
-        splits = {}
-        for offset, (split, n) in enumerate((("train", self.num_train), ("val", self.num_eval),
-                                              ("test", self.num_eval))):
-            pairs = addition_strings(n, self.max_digits, seed=self.seed * 3 + offset)
-            splits[split] = [self._encode(src, tgt) for src, tgt in pairs]
+        splits = self.generate(lambda split, n, seed: [
+            self._encode(src, tgt) for src, tgt in addition_strings(n, self.max_digits, seed=seed)])
         art = {"vocab": self.vocab.to_dict(), "bos_id": self.vocab.encode(["<bos>"])[0],
                "eos_id": self.vocab.encode(["<eos>"])[0]}
         info = TaskInfo(

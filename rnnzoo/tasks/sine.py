@@ -11,31 +11,29 @@ from __future__ import annotations
 import torch
 
 from rnnzoo.data.synthetic import SINE_FREQ_RANGES, noisy_sine, sine_from_params
-from rnnzoo.tasks.base import TaskData, TensorDictDataset
+from rnnzoo.tasks.base import GeneratedTask, TensorDictDataset
 from rnnzoo.tasks.info import TaskInfo
 from rnnzoo.tasks.plots import waves_figure
 
 
-class SineTask(TaskData):
+class SineTask(GeneratedTask):
     name = "sine"
 
     def __init__(self, *, seq_len: int = 100, noise_std: float = 0.3,
                  train_freqs: tuple[float, float] = SINE_FREQ_RANGES["train"],
                  test_freqs: tuple[float, float] = SINE_FREQ_RANGES["unseen"],
                  num_train: int = 4000, num_eval: int = 500, **kw):
-        super().__init__(**kw)
+        super().__init__(num_train=num_train, num_eval=num_eval, **kw)
         self.seq_len, self.noise_std = seq_len, noise_std
         self.train_freqs, self.test_freqs = tuple(train_freqs), tuple(test_freqs)
-        self.num_train, self.num_eval = num_train, num_eval
 
     def build(self):
-        plan = (("train", self.num_train, self.train_freqs), ("val", self.num_eval, self.train_freqs),
-                ("test", self.num_eval, self.test_freqs))
-        splits = {}
-        for offset, (split, n, freqs) in enumerate(plan):
-            x, y, freq = noisy_sine(n, self.seq_len, freq_range=freqs, noise_std=self.noise_std,
-                                    seed=self.seed * 3 + offset)
-            splits[split] = TensorDictDataset(x=x, y=y, freq=freq)
+        def make(split, n, seed):
+            freqs = self.test_freqs if split == "test" else self.train_freqs
+            return TensorDictDataset.named(("x", "y", "freq"), noisy_sine(
+                n, self.seq_len, freq_range=freqs, noise_std=self.noise_std, seed=seed))
+
+        splits = self.generate(make)
         test = splits["test"].tensors
         info = TaskInfo(
             name=self.name, shape="many_to_many", target="values", input_size=1, output_size=1,
@@ -59,19 +57,16 @@ class SineTask(TaskData):
         return {"figures": {"sine/prediction": waves_figure(series, "noisy in, clean out")}}
 
 
-class SineGenerationTask(TaskData):
+class SineGenerationTask(GeneratedTask):
     name = "sine_gen"
 
     def __init__(self, *, seq_len: int = 50, num_train: int = 4000, num_eval: int = 500, **kw):
-        super().__init__(**kw)
-        self.seq_len, self.num_train, self.num_eval = seq_len, num_train, num_eval
+        super().__init__(num_train=num_train, num_eval=num_eval, **kw)
+        self.seq_len = seq_len
 
     def build(self):
-        splits = {}
-        for offset, (split, n) in enumerate((("train", self.num_train), ("val", self.num_eval),
-                                              ("test", self.num_eval))):
-            v, y = sine_from_params(n, self.seq_len, seed=self.seed * 3 + offset)
-            splits[split] = TensorDictDataset(v=v, y=y)
+        splits = self.generate(lambda split, n, seed: TensorDictDataset.named(
+            ("v", "y"), sine_from_params(n, self.seq_len, seed=seed)))
         test_y = splits["test"].tensors["y"]
         info = TaskInfo(
             name=self.name, shape="one_to_many", target="values", input_size=3, output_size=1,
