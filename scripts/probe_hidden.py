@@ -33,17 +33,16 @@ from __future__ import annotations
 
 import sys
 import time
-from datetime import datetime
 from pathlib import Path
 
 import numpy as np
 import torch
 
 from rnnzoo.analysis import probe_report as report
+from rnnzoo.utils.io import save_figure, write_json
 from rnnzoo.analysis.probes import (FEATURES, Clamp, clamp_effect, parse_unit, rank_units,
                                     run_stepwise, sample_with_clamp, text_features)
-from rnnzoo.analysis.quick_train import is_training_override, run_dir_of, train_run
-from rnnzoo.checkpoints import CheckpointError, load_trained
+from rnnzoo.analysis.quick_train import is_training_override, trained_model
 from rnnzoo.data.hangul import decompose_hangul
 from rnnzoo.data.text import Vocab
 
@@ -160,22 +159,8 @@ def main(argv: list[str] | None = None) -> dict:
     options, extra = parse(sys.argv[1:] if argv is None else argv)
     torch.set_num_threads(options["threads"])
     started = time.perf_counter()
-    stamp = datetime.now().strftime("%Y-%m-%d_%H-%M-%S")
-    ckpt, trained_here = options["ckpt"], None
-    if ckpt:
-        out = Path(options["out_dir"] or run_dir_of(ckpt) / "probes")
-    else:
-        out = Path(options["out_dir"] or Path("outputs") / "probes" / stamp)
-        print(f"no ckpt given: training a small char_lm into {out / 'train'}", flush=True)
-        trained_here = training_overrides(options, extra)
-        ckpt, _ = train_run(out / "train", trained_here)
-    try:
-        network, info, config = load_trained(ckpt)
-    except CheckpointError as error:
-        raise SystemExit(f"error: {error}") from None
-    if info.name != "char_lm":
-        raise SystemExit(f"error: probe_hidden.py needs a char_lm checkpoint; this one is {info.name}")
-    out.mkdir(parents=True, exist_ok=True)
+    network, info, config, out, ckpt, trained_here = trained_model(
+        options, training_overrides(options, extra), task="char_lm", report="probes")
     vocab = Vocab.from_dict(info.artifacts["vocab"])
     jamo = bool(info.artifacts.get("jamo", False))
     text, source = probe_text(options, config)
@@ -216,14 +201,14 @@ def main(argv: list[str] | None = None) -> dict:
     shown = text[:options["heatmap_chars"]]
     chosen = options["heatmap_features"].split(",") if options["heatmap_features"] else None
     written = {
-        "units.png": report.save(report.units_figure(shown, tracks, names, ranking, features=chosen,
+        "units.png": save_figure(report.units_figure(shown, tracks, names, ranking, features=chosen,
                                                      width=options["width"]), out / "units.png"),
-        "overview.png": report.save(report.overview_figure(text, features, tracks, names, ranking,
+        "overview.png": save_figure(report.overview_figure(text, features, tracks, names, ranking,
                                                            options["overview_steps"]), out / "overview.png"),
-        "clamp.png": report.save(report.clamp_figure(shown, tracks[:, names.index(unit)],
+        "clamp.png": save_figure(report.clamp_figure(shown, tracks[:, names.index(unit)],
                                                      np.array(effect["delta_bits_per_char"]), effect,
                                                      label, width=options["width"]), out / "clamp.png"),
-        "clamp_shift.png": report.save(report.shift_figure(effect, label), out / "clamp_shift.png"),
+        "clamp_shift.png": save_figure(report.shift_figure(effect, label), out / "clamp_shift.png"),
     }
     bits = float(free.bits().mean())
     summary = {
@@ -233,7 +218,7 @@ def main(argv: list[str] | None = None) -> dict:
         "bits_per_char": bits, "features": FEATURES, "ranking": ranking,
         "untrained_twin_best": baseline, "clamp": clamp_result,
     }
-    written["probes.json"] = report.dump(summary, out / "probes.json")
+    written["probes.json"] = write_json(out / "probes.json", summary)
     markdown = (f"# Hidden-state probes\n\n{config['cell']['name']} ({network.rnn.hidden_size} units) "
                 f"from `{ckpt}`, over {len(text):,} characters of {source}.\n\n"
                 + report.ranking_markdown(ranking, baseline, bits) + "\n"

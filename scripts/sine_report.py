@@ -27,16 +27,14 @@ from __future__ import annotations
 
 import sys
 import time
-from datetime import datetime
 from pathlib import Path
 
 import torch
 
-from rnnzoo.analysis.quick_train import is_training_override, run_dir_of, train_run
+from rnnzoo.analysis.quick_train import is_training_override, trained_model
 from rnnzoo.analysis.sine_report import markdown, write_report
 from rnnzoo.analysis.sine_response import (damping, examples, frequency_sweep, network_predictor,
                                            noise_sweep)
-from rnnzoo.checkpoints import CheckpointError, load_trained
 from rnnzoo.data.synthetic import SINE_FREQ_RANGES
 
 LISTS = ("freqs", "noise_stds", "example_freqs")
@@ -86,21 +84,8 @@ def main(argv: list[str] | None = None) -> dict:
     options, extra = parse(sys.argv[1:] if argv is None else argv)
     torch.set_num_threads(options["threads"])
     started = time.perf_counter()
-    ckpt, trained_here = options["ckpt"], None
-    if ckpt:
-        out = Path(options["out_dir"] or run_dir_of(ckpt) / "sine_report")
-    else:
-        stamp = datetime.now().strftime("%Y-%m-%d_%H-%M-%S")
-        out = Path(options["out_dir"] or Path("outputs") / "sine_report" / stamp)
-        print(f"no ckpt given: training a small sine model into {out / 'train'}", flush=True)
-        trained_here = training_overrides(options, extra)
-        ckpt, _ = train_run(out / "train", trained_here)
-    try:
-        network, info, config = load_trained(ckpt)
-    except CheckpointError as error:
-        raise SystemExit(f"error: {error}") from None
-    if info.name != "sine":
-        raise SystemExit(f"error: sine_report.py needs a task=sine checkpoint; this one is {info.name}")
+    network, info, config, out, ckpt, trained_here = trained_model(
+        options, training_overrides(options, extra), task="sine", report="sine_report")
 
     task = config["task"]
     train_range = tuple(task.get("train_freqs", SINE_FREQ_RANGES["train"]))

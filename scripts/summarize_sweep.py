@@ -22,7 +22,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 from omegaconf import OmegaConf  # noqa: E402
 
-from rnnzoo.utils.io import atomic_path  # noqa: E402
+from rnnzoo.utils.io import atomic_path, save_figure, write_text  # noqa: E402
 
 
 def collect(folder: Path) -> tuple[list[dict], list[str]]:
@@ -89,9 +89,7 @@ def plot(rows: list[dict], swept: list[str], x_key: str, metric: str, path: Path
     ax.set_title(f"{metric} against {x_key}")
     ax.legend(fontsize=7)
     fig.tight_layout()
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png", dpi=120)
-    plt.close(fig)
+    save_figure(fig, path, dpi=120)
 
 
 def main(argv=None) -> int:
@@ -114,8 +112,7 @@ def main(argv=None) -> int:
     columns = ["run", *swept, "status", *metrics, "params", "time_s"]
     out = args.out or args.folder
     table = markdown(rows, columns)
-    with atomic_path(out / "summary.md") as tmp:
-        tmp.write_text(table)
+    write_text(out / "summary.md", table)
     with atomic_path(out / "summary.csv") as tmp, open(tmp, "w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=columns, extrasaction="ignore")
         writer.writeheader()

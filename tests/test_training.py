@@ -1,5 +1,4 @@
 """Every task with every core cell trains (a few steps), and the learning tests learn."""
-import json
 
 import pytest
 

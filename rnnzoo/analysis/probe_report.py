@@ -7,9 +7,6 @@ arrow at the end of their line; long lines wrap at ``width`` characters.
 """
 from __future__ import annotations
 
-import json
-import math
-from pathlib import Path
 
 import matplotlib
 
@@ -209,22 +206,3 @@ def clamp_markdown(clamp: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _finite(value):
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {k: _finite(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_finite(v) for v in value]
-    return value
-
-
-def save(fig: Figure, path: Path, dpi: int = 110) -> Path:
-    fig.savefig(path, dpi=dpi)
-    plt.close(fig)
-    return path
-
-
-def dump(data: dict, path: Path) -> Path:
-    path.write_text(json.dumps(_finite(data), indent=1, ensure_ascii=False) + "\n")
-    return path

@@ -6,6 +6,7 @@ any other (checkpoints, ``results.json``, TensorBoard).
 """
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 
 from hydra import compose, initialize_config_dir
@@ -35,7 +36,29 @@ def train_run(run_dir: str | Path, overrides: list[str]) -> tuple[Path, dict]:
     return Path(best), results
 
 
-def run_dir_of(checkpoint: str | Path) -> Path:
-    """The run folder a checkpoint belongs to (``<run>/checkpoints/best.ckpt`` -> ``<run>``)."""
-    checkpoint = Path(checkpoint)
-    return checkpoint.parent.parent if checkpoint.parent.name == "checkpoints" else checkpoint.parent
+def trained_model(options: dict, training: list[str], *, task: str, report: str):
+    """What an analysis script works on: ``options["ckpt"]`` (the report goes inside its run
+    folder), or, with no checkpoint, a small run trained now with the ``training`` overrides.
+
+    Returns (network, info, config, report folder, checkpoint path, the overrides trained with
+    or None). A bad or foreign checkpoint stops the script with one line.
+    """
+    from rnnzoo.checkpoints import CheckpointError, load_trained, run_dir_of
+
+    ckpt, trained = options["ckpt"], None
+    if ckpt:
+        out = Path(options["out_dir"] or (run_dir_of(ckpt) or Path(ckpt).parent) / report)
+    else:
+        stamp = datetime.now().strftime("%Y-%m-%d_%H-%M-%S")
+        out = Path(options["out_dir"] or Path("outputs") / report / stamp)
+        print(f"no ckpt given: training a small {task} model into {out / 'train'}", flush=True)
+        trained = training
+        ckpt, _ = train_run(out / "train", trained)
+    try:
+        network, info, config = load_trained(ckpt)
+    except CheckpointError as error:
+        raise SystemExit(f"error: {error}") from None
+    if info.name != task:
+        raise SystemExit(f"error: this report needs a task={task} checkpoint; this one is {info.name}")
+    out.mkdir(parents=True, exist_ok=True)
+    return network, info, config, out, Path(ckpt), trained

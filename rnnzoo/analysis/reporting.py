@@ -7,7 +7,6 @@ growing recurrent gain, and update norms with and without clipping), and TensorB
 """
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import asdict
 from pathlib import Path
@@ -19,19 +18,9 @@ import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
 from rnnzoo.analysis.gradient_flow import Curve  # noqa: E402
+from rnnzoo.utils.io import save_figure, write_json  # noqa: E402
 
 LINESTYLES = ["-", "--", ":", "-."]
-
-
-def _finite(value):
-    """JSON has no NaN or infinity: write them as null."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {k: _finite(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_finite(v) for v in value]
-    return value
 
 
 def _positive(values: list[float]) -> tuple[list[int], list[float]]:
@@ -109,18 +98,18 @@ def write_report(out_dir: str | Path, config: dict, curves: list[Curve] | None =
     try:
         if curves:
             fig = plot_vanishing(curves)
-            written["vanishing.png"] = _save(fig, out / "vanishing.png")
+            written["vanishing.png"] = save_figure(fig, out / "vanishing.png")
             writer.add_figure("gradient_flow/vanishing", fig)
             data = {"config": config, "rates": rates_table(curves), "curves": [asdict(c) for c in curves]}
-            written["vanishing.json"] = _dump(data, out / "vanishing.json")
+            written["vanishing.json"] = write_json(out / "vanishing.json", data)
             _scalars(writer, curves, "vanishing")
         if explosion:
             fig = plot_explosion(explosion)
-            written["explosion.png"] = _save(fig, out / "explosion.png")
+            written["explosion.png"] = save_figure(fig, out / "explosion.png")
             writer.add_figure("gradient_flow/explosion", fig)
             data = {**explosion, "config": config, "rates": rates_table(explosion["curves"]),
                     "curves": [asdict(c) for c in explosion["curves"]]}
-            written["explosion.json"] = _dump(data, out / "explosion.json")
+            written["explosion.json"] = write_json(out / "explosion.json", data)
             _scalars(writer, explosion["curves"], "explosion")
             for run in explosion["training"]:
                 for name in ("unclipped", "clipped"):
@@ -140,13 +129,3 @@ def _scalars(writer, curves: list[Curve], study: str) -> None:
         for distance, norm in enumerate(c.norms):
             if norm > 0 and math.isfinite(norm):
                 writer.add_scalar(f"{study}/log10_grad_norm/{tag}", math.log10(norm), distance)
-
-
-def _save(fig: Figure, path: Path) -> Path:
-    fig.savefig(path, dpi=110)
-    return path
-
-
-def _dump(data: dict, path: Path) -> Path:
-    path.write_text(json.dumps(_finite(data), indent=1))
-    return path

@@ -15,7 +15,7 @@ matplotlib.use("Agg")  # files only; never a window
 import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
-from rnnzoo.analysis.probe_report import dump, save  # noqa: E402
+from rnnzoo.utils.io import save_figure, write_json  # noqa: E402
 
 
 def frequency_figure(rows: list[dict], train_range: tuple[float, float], noise_std: float) -> Figure:
@@ -146,12 +146,12 @@ def write_report(out_dir: str | Path, result: dict) -> dict[str, Path]:
     out.mkdir(parents=True, exist_ok=True)
     c = result["config"]
     written = {
-        "frequency.png": save(frequency_figure(result["frequency"], tuple(c["train_range"]),
+        "frequency.png": save_figure(frequency_figure(result["frequency"], tuple(c["train_range"]),
                                                c["noise_std"]), out / "frequency.png"),
-        "noise.png": save(noise_figure(result["noise"]), out / "noise.png"),
-        "damping.png": save(damping_figure(result["damping"]), out / "damping.png"),
-        "example.png": save(example_figure(result["examples"], tuple(c["train_range"])), out / "example.png"),
-        "sine_report.json": dump(result, out / "sine_report.json"),
+        "noise.png": save_figure(noise_figure(result["noise"]), out / "noise.png"),
+        "damping.png": save_figure(damping_figure(result["damping"]), out / "damping.png"),
+        "example.png": save_figure(example_figure(result["examples"], tuple(c["train_range"])), out / "example.png"),
+        "sine_report.json": write_json(out / "sine_report.json", result),
     }
     (out / "sine_report.md").write_text(markdown(result), encoding="utf-8")
     written["sine_report.md"] = out / "sine_report.md"
