@@ -1,0 +1,111 @@
+"""How the benchmark times a call and measures its peak memory.
+
+Time: ``torch.utils.benchmark.Timer.blocked_autorange`` (which synchronises CUDA around every
+block), after two warm-up calls. The implementations being compared are measured in turns,
+several rounds each (A B A B ...), and each one's runs are pooled: a shared machine's slow
+phases then land on all of them alike, so their ratio stays meaningful. Reported: the median
+and the interquartile range of the pooled per-call times.
+
+Peak memory of one call, on top of what was allocated before it:
+
+- CUDA: ``torch.cuda.max_memory_allocated`` after ``reset_peak_memory_stats`` (tensors only).
+- CPU (Linux): the resident-set high-water mark. Before the call, ``malloc_trim`` hands the C
+  allocator's free pages back to the system and writing "5" to ``/proc/self/clear_refs``
+  resets the mark (VmHWM) to the current size, so ``VmHWM - VmRSS`` after the call is
+  everything the call touched at its peak: tensors, but also oneDNN's and the allocator's own
+  buffers, which a tensor-level count (the profiler's) would miss for torch.nn.LSTM. Elsewhere
+  it is not measured (NaN).
+"""
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import math
+import sys
+from typing import Callable
+
+import numpy as np
+import torch
+from torch.utils import benchmark
+
+
+def time_calls(calls: dict[str, Callable[[], object]], *, threads: int, min_run_time: float,
+               rounds: int) -> dict[str, list[float]]:
+    """Per-call times in seconds of every callable, measured in interleaved rounds."""
+    for call in calls.values():  # warm-up: lazy initialisation, caches, the native build
+        call()
+        call()
+    times: dict[str, list[float]] = {name: [] for name in calls}
+    for _ in range(max(1, rounds)):
+        for name, call in calls.items():
+            timer = benchmark.Timer("call()", globals={"call": call}, num_threads=threads)
+            times[name] += list(timer.blocked_autorange(min_run_time=min_run_time).times)
+    return times
+
+
+def summarize(times: list[float]) -> dict[str, float]:
+    """median_ms, iqr_ms and min_ms of per-call times in seconds."""
+    values = np.asarray(times) * 1e3
+    q1, median, q3 = np.percentile(values, [25, 50, 75])
+    return {"median_ms": float(median), "iqr_ms": float(q3 - q1), "min_ms": float(values.min()),
+            "runs": int(values.size)}
+
+
+def gemm_rate(rows: int, inner: int, cols: int, *, device, dtype, threads: int,
+              min_run_time: float = 0.2) -> float:
+    """The machine's matrix-multiply rate in GFLOP/s for a (rows, inner) @ (inner, cols) GEMM."""
+    a = torch.randn(rows, inner, device=device, dtype=dtype)
+    b = torch.randn(inner, cols, device=device, dtype=dtype)
+    timer = benchmark.Timer("torch.mm(a, b)", globals={"torch": torch, "a": a, "b": b},
+                            num_threads=threads)
+    timer.timeit(2)  # warm-up
+    median = timer.blocked_autorange(min_run_time=min_run_time).median
+    return 2 * rows * inner * cols / median / 1e9
+
+
+# ---- peak memory ------------------------------------------------------------------------------
+def _status_mb(field: str) -> float:
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) / 1024  # kB
+    raise KeyError(field)
+
+
+def _libc():
+    name = ctypes.util.find_library("c")
+    return ctypes.CDLL(name) if name else None
+
+
+def rss_peak_supported() -> bool:
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        with open("/proc/self/clear_refs", "w") as refs:
+            refs.write("5")
+        _status_mb("VmHWM")
+        return True
+    except OSError:
+        return False
+
+
+def peak_memory_mb(call: Callable[[], object], device) -> float:
+    """The peak memory of one ``call`` beyond what was in use before it, in MiB (see above)."""
+    device = torch.device(device)
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+        torch.cuda.reset_peak_memory_stats(device)
+        before = torch.cuda.memory_allocated(device)
+        call()
+        torch.cuda.synchronize(device)
+        return (torch.cuda.max_memory_allocated(device) - before) / 2**20
+    if device.type != "cpu" or not rss_peak_supported():
+        return math.nan
+    libc = _libc()
+    if libc is not None and hasattr(libc, "malloc_trim"):
+        libc.malloc_trim(0)
+    with open("/proc/self/clear_refs", "w") as refs:
+        refs.write("5")  # VmHWM := VmRSS
+    before = _status_mb("VmRSS")
+    call()
+    return max(0.0, _status_mb("VmHWM") - before)
