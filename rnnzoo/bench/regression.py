@@ -34,7 +34,7 @@ FORMAT = "rnnzoo-baseline/1"
 DEFAULT_TOLERANCE = 0.25
 #: the fields that identify a speed row (the configuration and the implementation)
 SPEED_KEY = ("cell", "impl", "mode", "device", "dtype", "T", "B", "I", "H", "layers",
-             "bidirectional", "threads")
+             "bidirectional", "threads", "allocator")
 #: the fields that identify an accuracy row
 ACCURACY_KEY = ("task", "cell", "impl")
 

@@ -125,11 +125,23 @@ def make_call(config: Config, impl: str, seed: int = 0) -> Callable[[], None]:
     return train_step if train else forward
 
 
+def set_allocator(name: str) -> str:
+    """Apply the ``allocator`` option (see rnnzoo.bench.measure) once, before measuring."""
+    if name == "default":
+        return "default"
+    if name == "retain":
+        if measure.retain_freed_memory():
+            return "retain (glibc mallopt: M_MMAP_MAX=0, M_TRIM_THRESHOLD=2^31-1)"
+        log.warning("allocator=retain is not supported here (glibc only); using the default")
+        return "default (retain unsupported)"
+    raise ValueError(f"unknown allocator {name!r}; choose default or retain")
+
+
 def machine_facts(cfg) -> dict:
     facts = {"torch": torch.__version__, "python": platform.python_version(),
              "platform": platform.platform(), "threads": int(cfg.threads),
              "native": native.available() if "custom" in _as_list(cfg.impls) else None,
-             "allocator": "glibc default" if sys.platform.startswith("linux") else "default"}
+             "allocator": str(cfg.get("allocator", "default"))}
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
             if line.startswith("model name"):
@@ -147,6 +159,7 @@ def run_benchmark(cfg) -> list[dict]:
     """Measure every configuration of ``cfg`` (see conf/benchmark.yaml); returns the rows."""
     torch.set_num_threads(int(cfg.threads))
     threads = int(cfg.threads)
+    allocator = set_allocator(str(cfg.get("allocator", "default")))
     impls = _as_list(cfg.impls)
     rows: list[dict] = []
     peaks: dict[tuple, float] = {}
@@ -178,6 +191,7 @@ def run_benchmark(cfg) -> list[dict]:
             gflops = flops / seconds / 1e9
             mem = measure.peak_memory_mb(call, config.device) if cfg.get("memory", True) else None
             rows.append({"kind": "speed", **config.as_dict(), "impl": impl, "threads": threads,
+                         "allocator": allocator.split(" ")[0],
                          **stats,
                          "tokens_per_s": tokens / seconds,
                          "us_per_token": stats["median_ms"] * 1e3 / tokens,

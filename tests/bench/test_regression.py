@@ -13,7 +13,7 @@ SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "check_regression.py"
 def speed_row(ratio, impl="custom", cell="lstm", T=100):
     return {"kind": "speed", "cell": cell, "impl": impl, "mode": "train", "device": "cpu",
             "dtype": "float32", "T": T, "B": 32, "I": 64, "H": 128, "layers": 1,
-            "bidirectional": False, "threads": 2, "median_ms": 10.0 * ratio,
+            "bidirectional": False, "threads": 2, "allocator": "default", "median_ms": 10.0 * ratio,
             "ratio_vs_torch": ratio}
 
 

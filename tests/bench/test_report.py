@@ -8,7 +8,7 @@ from rnnzoo.bench import report
 def row(impl, median, cell="lstm", T=100, mem=10.0, mode="train", **extra):
     base = {"kind": "speed", "cell": cell, "device": "cpu", "dtype": "float32", "T": T, "B": 2,
             "I": 3, "H": 4, "layers": 1, "bidirectional": False, "mode": mode, "impl": impl,
-            "threads": 2, "median_ms": median, "iqr_ms": 0.1, "min_ms": median * 0.9,
+            "threads": 2, "allocator": "default", "median_ms": median, "iqr_ms": 0.1, "min_ms": median * 0.9,
             "runs": 5, "tokens_per_s": T * 2 / median * 1e3, "us_per_token": median * 1e3 / (T * 2),
             "gflops": 1.0, "gemm_peak_gflops": 10.0, "roofline_frac": 0.1, "peak_mem_mb": mem,
             "kb_per_token": mem * 1024 / (T * 2)}

@@ -9,7 +9,8 @@ The first use compiles it with ``torch.utils.cpp_extension`` (a C++ compiler and
 needed; about 15 s on two cores) into torch's extension cache, in a folder named by a hash of
 the source, the torch build and the CPU, so a shared home directory on a mixed cluster is safe.
 When the build fails, rnnzoo warns once and keeps the Python loops; results agree either way.
-``RNNZOO_NATIVE=0`` in the environment (or :func:`use_native` in code) turns it off.
+``RNNZOO_NATIVE=0`` in the environment (or :func:`use_native` in code) turns it off;
+``RNNZOO_NATIVE_FLAGS`` adds compiler flags (each set gets its own cached build).
 """
 from __future__ import annotations
 
@@ -33,12 +34,23 @@ _state = {"tried": False, "ops": None, "error": None}
 _enabled = os.environ.get("RNNZOO_NATIVE", "1").strip().lower() not in ("0", "false", "off", "no")
 
 
+def _openmp() -> bool:
+    """Whether torch runs its threads with OpenMP, so that at::parallel_for compiled here can
+    join them: the code is compiled with -fopenmp but not linked to an OpenMP library, so its
+    OpenMP calls resolve to the runtime torch has already loaded (never a second one)."""
+    return not sys.platform.startswith("win") and "parallel backend: OpenMP" in torch.__config__.parallel_info()
+
+
 def _flags() -> list[str]:
     # -fno-math-errno and -fno-trapping-math as torch itself is built: they let the loops vectorise
     flags = ["-O3", "-fopenmp-simd", "-fno-math-errno", "-fno-trapping-math"]
+    if _openmp():
+        flags.append("-fopenmp")
     if sys.platform.startswith("linux") and platform.machine() in ("x86_64", "AMD64"):
-        flags.append("-march=native")  # the cache folder is keyed by the CPU, see _build_dir
-    return flags
+        # the cache folder is keyed by the CPU (see _build_dir); 512-bit vectors where the CPU
+        # has them measured ~15% faster on the gate loops
+        flags += ["-march=native", "-mprefer-vector-width=512"]
+    return flags + os.environ.get("RNNZOO_NATIVE_FLAGS", "").split()  # extra flags, if any
 
 
 def _cpu_signature() -> str:

@@ -25,10 +25,10 @@ using at::Tensor;
 namespace {
 
 // ---- exp, sigmoid and tanh, written so that the compiler vectorises the loops calling them --
-// exp(x) = 2^k exp(r) with k = round(x / ln 2) and |r| <= ln(2) / 2. exp(r) is its Taylor series
-// in Horner form, 1 + r (1 + r/2 (1 + r/3 (...))), to degree 7 (float) or 12 (double), where
-// the first omitted term is below half an ulp; 2^k is built from its exponent bits. ln 2 is
-// split in a short head (k * head is exact) and a tail, so r keeps its precision.
+// exp(x) = 2^k exp(r) with k = round(x / ln 2) and |r| <= ln(2) / 2. exp(r) is its Taylor
+// series sum_n r^n / n!, in Horner form, to degree 7 (float) or 12 (double), where the first
+// omitted term is below half an ulp; 2^k is built from its exponent bits. ln 2 is split in a
+// short head (k * head is exact) and a tail, so that r keeps its precision.
 template <typename T> struct Exp;
 template <> struct Exp<float> {
   using Bits = int32_t;
@@ -43,17 +43,30 @@ template <> struct Exp<double> {
   static constexpr double ln2_head = 0.6931471803691238, ln2_tail = 1.9082149292705877e-10;
 };
 
+// 1 / n! for n = 0 .. degree, computed at compile time
+template <typename T> struct Taylor {
+  T coefficient[Exp<T>::degree + 1] = {};
+  constexpr Taylor() {
+    T factorial = 1;
+    for (int n = 0; n <= Exp<T>::degree; ++n) {
+      factorial *= n > 0 ? n : 1;
+      coefficient[n] = T(1) / factorial;
+    }
+  }
+};
+
 template <typename T> inline T exp_(T x) {
   using E = Exp<T>;
+  static constexpr Taylor<T> taylor{};
   const T limit = E::limit;
   x = x < -limit ? -limit : (x > limit ? limit : x);
-  const T half = x < T(0) ? T(-0.5) : T(0.5);
-  const int32_t k = static_cast<int32_t>(x * T(1.4426950408889634) + half);  // round(x / ln 2)
-  const T r = (x - T(k) * E::ln2_head) - T(k) * E::ln2_tail;
-  T series = T(1);
+  const T k = std::nearbyint(x * T(1.4426950408889634));  // round(x / ln 2)
+  const T r = (x - k * E::ln2_head) - k * E::ln2_tail;
+  T series = taylor.coefficient[E::degree];
 #pragma GCC unroll 16
-  for (int n = E::degree; n >= 1; --n) series = T(1) + r * (T(1) / T(n)) * series;
-  const typename E::Bits bits = (static_cast<typename E::Bits>(k) + E::bias) << E::mantissa;
+  for (int n = E::degree - 1; n >= 0; --n) series = series * r + taylor.coefficient[n];
+  const typename E::Bits bits = (static_cast<typename E::Bits>(static_cast<int32_t>(k)) + E::bias)
+                                << E::mantissa;
   return series * __builtin_bit_cast(T, bits);  // * 2^k
 }
 template <typename T> inline T sigmoid(T x) { return T(1) / (T(1) + exp_(-x)); }
@@ -68,10 +81,13 @@ template <typename F> void with_activation(int64_t f, const F& body) {
   else body([](auto u) { return std::max(u, decltype(u)(0)); }, [](auto h) { return decltype(h)(h > decltype(h)(0)); });
 }
 
-// Run body(row) for rows [0, rows) on ATen's threads, in chunks of at least ~16k elements
+// Run body(row) for rows [0, rows) on ATen's threads, in chunks of at least GRAIN elements
 // (below that, waking a thread costs more than it saves).
+#ifndef RNNZOO_GRAIN
+#define RNNZOO_GRAIN 16384
+#endif
 template <typename F> void for_each_row(int64_t rows, int64_t width, const F& body) {
-  const int64_t grain = std::max<int64_t>(1, 16384 / std::max<int64_t>(width, 1));
+  const int64_t grain = std::max<int64_t>(1, RNNZOO_GRAIN / std::max<int64_t>(width, 1));
   at::parallel_for(0, rows, grain, [&](int64_t begin, int64_t end) {
     for (int64_t row = begin; row < end; ++row) body(row);
   });
@@ -152,13 +168,14 @@ std::vector<Tensor> elman_forward(const Tensor& x_proj, const Tensor& h0, const 
     using scalar_t = decltype(zero);
     for (int64_t k = 0; k < steps.size(); ++k) {
       Tensor h = steps.at(outputs, k);
-      at::addmm_out(h, steps.at(x_proj, k), previous(outputs, steps, k, h0, scratch), w_t);  // u_t
+      at::mm_out(h, previous(outputs, steps, k, h0, scratch), w_t);  // h_{t-1} W_hh^T
+      const scalar_t* x = ptr<scalar_t>(steps.at(x_proj, k));
       scalar_t* u = ptr<scalar_t>(h);
       with_activation(f, [&](auto activate, auto) {
         for_each_row(steps.rows[k], H, [&](int64_t row) {
-          scalar_t* ur = u + row * H;
+          const int64_t base = row * H;
 #pragma omp simd
-          for (int64_t j = 0; j < H; ++j) ur[j] = activate(ur[j]);  // h_t = f(u_t)
+          for (int64_t j = base; j < base + H; ++j) u[j] = activate(x[j] + u[j]);  // f(u_t)
         });
       });
     }
@@ -214,24 +231,29 @@ std::vector<Tensor> lstm_forward(const Tensor& x_proj, const Tensor& h0, const T
     using scalar_t = decltype(zero);
     for (int64_t k = 0; k < steps.size(); ++k) {
       Tensor a = steps.at(gates, k);
-      at::addmm_out(a, steps.at(x_proj, k), previous(outputs, steps, k, h0, scratch_h), w_t);
+      at::mm_out(a, previous(outputs, steps, k, h0, scratch_h), w_t);  // h_{t-1} W_hh^T
+      const scalar_t* x = ptr<scalar_t>(steps.at(x_proj, k));
       scalar_t* gate = ptr<scalar_t>(a);
       const scalar_t* c_prev = ptr<scalar_t>(previous(cells, steps, k, c0, scratch_c));
       scalar_t* c = ptr<scalar_t>(steps.at(cells, k));
       scalar_t* tanh_c = ptr<scalar_t>(steps.at(tanh_cells, k));
       scalar_t* h = ptr<scalar_t>(steps.at(outputs, k));
       for_each_row(steps.rows[k], 4 * H, [&](int64_t row) {
-        scalar_t* i = gate + row * 4 * H;
+        scalar_t* i = gate + row * 4 * H;  // a_t = x_proj_t + h_{t-1} W_hh^T, then i, f, g, o
         scalar_t* f = i + H;
         scalar_t* g = f + H;
         scalar_t* o = g + H;
+        const scalar_t* x_i = x + row * 4 * H;
+        const scalar_t* x_f = x_i + H;
+        const scalar_t* x_g = x_f + H;
+        const scalar_t* x_o = x_g + H;
         const int64_t base = row * H;
 #pragma omp simd
         for (int64_t j = 0; j < H; ++j) {
-          i[j] = sigmoid(i[j]);
-          f[j] = sigmoid(f[j]);
-          g[j] = tanh_(g[j]);
-          o[j] = sigmoid(o[j]);
+          i[j] = sigmoid(x_i[j] + i[j]);
+          f[j] = sigmoid(x_f[j] + f[j]);
+          g[j] = tanh_(x_g[j] + g[j]);
+          o[j] = sigmoid(x_o[j] + o[j]);
           c[base + j] = f[j] * c_prev[base + j] + i[j] * g[j];  // C_t = f * C_{t-1} + i * g
           tanh_c[base + j] = tanh_(c[base + j]);
           h[base + j] = o[j] * tanh_c[base + j];  // h_t = o * tanh(C_t)
@@ -310,15 +332,16 @@ std::vector<Tensor> gru_forward(const Tensor& x_proj, const Tensor& h0, const Te
   Tensor outputs = at::empty({x_proj.size(0), H}, x_proj.options());
   Tensor gates = at::empty({x_proj.size(0), 4 * H}, x_proj.options());
   Tensor hidden = at::empty({B, 3 * H}, x_proj.options()), scratch = at::empty_like(h0);
+  const Tensor bias = bias_hh.has_value() ? bias_hh->contiguous() : at::zeros({3 * H}, x_proj.options());
   dispatch(x_proj, [&](auto zero) {
     using scalar_t = decltype(zero);
     for (int64_t k = 0; k < steps.size(); ++k) {
       const int64_t rows = steps.rows[k];
       const Tensor h_prev = previous(outputs, steps, k, h0, scratch);
-      Tensor s = hidden.narrow(0, 0, rows);  // s_t = W_hh h_{t-1} + b_hh
-      if (bias_hh.has_value()) at::addmm_out(s, *bias_hh, h_prev, w_t);
-      else at::mm_out(s, h_prev, w_t);
+      Tensor s = hidden.narrow(0, 0, rows);  // W_hh h_{t-1}; b_hh is added below
+      at::mm_out(s, h_prev, w_t);
       const scalar_t* x = ptr<scalar_t>(steps.at(x_proj, k));
+      const scalar_t* b = ptr<scalar_t>(bias);
       const scalar_t* sp = ptr<scalar_t>(s);
       const scalar_t* hp = ptr<scalar_t>(h_prev);
       scalar_t* gate = ptr<scalar_t>(steps.at(gates, k));
@@ -335,12 +358,15 @@ std::vector<Tensor> gru_forward(const Tensor& x_proj, const Tensor& h0, const Te
         scalar_t* n = z + H;
         scalar_t* kept_s_n = n + H;
         const int64_t base = row * H;
+        const scalar_t* b_r = b;
+        const scalar_t* b_z = b + H;
+        const scalar_t* b_n = b + 2 * H;
 #pragma omp simd
         for (int64_t j = 0; j < H; ++j) {
-          r[j] = sigmoid(x_r[j] + s_r[j]);
-          z[j] = sigmoid(x_z[j] + s_z[j]);
-          n[j] = tanh_(x_n[j] + r[j] * s_n[j]);
-          kept_s_n[j] = s_n[j];
+          r[j] = sigmoid(x_r[j] + (s_r[j] + b_r[j]));
+          z[j] = sigmoid(x_z[j] + (s_z[j] + b_z[j]));
+          kept_s_n[j] = s_n[j] + b_n[j];
+          n[j] = tanh_(x_n[j] + r[j] * kept_s_n[j]);
           h[base + j] = (scalar_t(1) - z[j]) * n[j] + z[j] * hp[base + j];
         }
       });
