@@ -2,14 +2,14 @@
 
 Forward, for each step t (torch notation, row vectors per batch row):
 
-    u_t = x_proj_t + h_{t-1} W_hh^T          (x_proj_t = x_t W_ih^T + b_ih + b_hh)
+    u_t = x_proj_t + b + h_{t-1} W_hh^T      (x_proj_t = x_t W_ih^T, b = b_ih + b_hh)
     h_t = f(u_t)
 
 Backward, with g_t = dL/dh_t from the layer above (the output gradient) and delta_t = dL/du_t:
 
     delta_t  = f'(u_t) * (g_t + delta_{t+1} W_hh)       (the recurrent delta of the texts)
     dL/dW_hh = sum_t delta_t^T h_{t-1}                   (one GEMM over all steps)
-    dL/dx_proj_t = delta_t,   dL/dh_0 = delta_1 W_hh
+    dL/dx_proj_t = delta_t,   dL/db = sum_t delta_t,   dL/dh_0 = delta_1 W_hh
 
 f'(u_t) is written from h_t alone (tanh: 1 - h^2, sigmoid: h (1 - h), ReLU: [h > 0]), so the
 forward pass keeps nothing but the outputs.
@@ -39,10 +39,12 @@ def slope_from_output(h: Tensor, nonlinearity: str) -> Tensor:
     return (h > 0).to(h.dtype)
 
 
-def forward_loop(x_proj: Tensor, h0: Tensor, w_t: Tensor, steps: TimeSteps,
+def forward_loop(x_proj: Tensor, bias: Tensor | None, h0: Tensor, w_t: Tensor, steps: TimeSteps,
                  nonlinearity: str) -> tuple[Tensor, Tensor]:
     """Every h_t, and each row's final state. ``w_t`` is W_hh^T, contiguous."""
     activate_ = ACTIVATE_[nonlinearity]
+    if bias is not None:
+        x_proj = x_proj + bias
     outputs = torch.empty_like(x_proj)  # (N, H)
     state, finished = first_rows((h0,), steps), []
     for start, rows in steps.order:
@@ -74,17 +76,18 @@ def backward_loop(grad_outputs: Tensor, grad_h_n: Tensor, outputs: Tensor, weigh
 
 class ElmanBPTT(torch.autograd.Function):
     @staticmethod
-    def forward(ctx, x_proj: Tensor, h0: Tensor, weight_hh: Tensor, steps: TimeSteps, nonlinearity: str):
+    def forward(ctx, x_proj: Tensor, bias: Tensor | None, h0: Tensor, weight_hh: Tensor,
+                steps: TimeSteps, nonlinearity: str):
         w_t = weight_hh.t().contiguous()
         loops = native.loops_for(x_proj)
         if loops is None:
-            outputs, h_n = forward_loop(x_proj, h0, w_t, steps, nonlinearity)
+            outputs, h_n = forward_loop(x_proj, bias, h0, w_t, steps, nonlinearity)
         else:
-            outputs, h_n = loops.elman_forward(x_proj.contiguous(), h0.contiguous(), w_t,
+            outputs, h_n = loops.elman_forward(x_proj.contiguous(), bias, h0.contiguous(), w_t,
                                                steps.batch_sizes, steps.reverse,
                                                NATIVE_CODE[nonlinearity])
         ctx.save_for_backward(outputs, h0, weight_hh)
-        ctx.steps, ctx.nonlinearity = steps, nonlinearity
+        ctx.steps, ctx.nonlinearity, ctx.has_bias = steps, nonlinearity, bias is not None
         return outputs, h_n
 
     @staticmethod
@@ -100,7 +103,9 @@ class ElmanBPTT(torch.autograd.Function):
                 grad_outputs.contiguous(), grad_h_n.contiguous(), outputs,
                 weight_hh.contiguous(), steps.batch_sizes, steps.reverse,
                 NATIVE_CODE[ctx.nonlinearity])
-        grad_weight = None
-        if ctx.needs_input_grad[2]:
+        grad_bias = grad_weight = None
+        if ctx.has_bias and ctx.needs_input_grad[1]:
+            grad_bias = delta.sum(0)
+        if ctx.needs_input_grad[3]:
             grad_weight = recurrent_weight_grad(delta, outputs, h0, steps)
-        return delta, grad_h0, grad_weight, None, None
+        return delta, grad_bias, grad_h0, grad_weight, None, None

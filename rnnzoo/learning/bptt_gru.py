@@ -1,6 +1,6 @@
 """Explicit BPTT for torch.nn's GRU (reset applied after the matmul; blocks r, z, n).
 
-Forward, for each step t (x_proj_t = W_ih x_t + b_ih, split into x_r, x_z, x_n):
+Forward, for each step t (x_proj_t = x_t W_ih^T + b_ih, split into x_r, x_z, x_n):
 
     s_t = W_hh h_{t-1} + b_hh                        split into s_r, s_z, s_n
     r = sigmoid(x_r + s_r);   z = sigmoid(x_z + s_z)
@@ -14,6 +14,9 @@ q_t = (1 - z) (1 - n^2), the factor that turns dh_t into the gradient of n's pre
     ds_z = dx_z = dh_t * (h_{t-1} - n) * z(1 - z)
     dx_n = dh_t * q_t;   ds_n = dh_t * q_t * r
     dh_{t-1} from step t = dh_t * z + ds_t W_hh;   dL/dW_hh = sum_t ds_t^T h_{t-1} (one GEMM)
+    dL/db_ih = sum_t dx_t;   dL/db_hh = sum_t ds_t
+
+The Function takes x_proj without b_ih and adds both biases inside the loop.
 
 The forward loop keeps, for every step, r, z, n and s_n (the ``gates``, (N, 4H)): everything
 the deltas read besides h_{t-1}. :func:`forward_loop` and :func:`backward_loop` are the
@@ -30,9 +33,12 @@ from rnnzoo.cells.steps import (TimeSteps, final_rows, first_rows, fit_rows, pre
 from rnnzoo.learning import native
 
 
-def forward_loop(x_proj: Tensor, h0: Tensor, w_t: Tensor, bias_hh: Tensor | None, steps: TimeSteps):
+def forward_loop(x_proj: Tensor, bias_ih: Tensor | None, h0: Tensor, w_t: Tensor,
+                 bias_hh: Tensor | None, steps: TimeSteps):
     """(outputs h, h_n, gates r, z, n, s_n); ``w_t`` is W_hh^T, contiguous."""
     total, hidden = x_proj.shape[0], h0.shape[1]
+    if bias_ih is not None:
+        x_proj = x_proj + bias_ih
     gates = x_proj.new_empty(total, 4 * hidden)
     outputs = x_proj.new_empty(total, hidden)
     hidden_proj = x_proj.new_empty(steps.batch, 3 * hidden)  # s_t, one step at a time
@@ -84,14 +90,15 @@ def backward_loop(grad_outputs: Tensor, grad_h_n: Tensor, outputs: Tensor, gates
 
 class GRUBPTT(torch.autograd.Function):
     @staticmethod
-    def forward(ctx, x_proj: Tensor, h0: Tensor, weight_hh: Tensor, bias_hh: Tensor | None, steps: TimeSteps):
+    def forward(ctx, x_proj: Tensor, bias_ih: Tensor | None, h0: Tensor, weight_hh: Tensor,
+                bias_hh: Tensor | None, steps: TimeSteps):
         w_t = weight_hh.t().contiguous()
         loops = native.loops_for(x_proj)
         if loops is None:
-            outputs, h_n, gates = forward_loop(x_proj, h0, w_t, bias_hh, steps)
+            outputs, h_n, gates = forward_loop(x_proj, bias_ih, h0, w_t, bias_hh, steps)
         else:
-            outputs, h_n, gates = loops.gru_forward(x_proj.contiguous(), h0.contiguous(), w_t,
-                                                    bias_hh, steps.batch_sizes, steps.reverse)
+            outputs, h_n, gates = loops.gru_forward(x_proj.contiguous(), bias_ih, h0.contiguous(),
+                                                    w_t, bias_hh, steps.batch_sizes, steps.reverse)
         ctx.save_for_backward(outputs, gates, h0, weight_hh)
         ctx.steps, ctx.has_bias = steps, bias_hh is not None
         return outputs, h_n
@@ -108,9 +115,11 @@ class GRUBPTT(torch.autograd.Function):
             grad_x_proj, grad_s, grad_h0 = loops.gru_backward(
                 grad_outputs.contiguous(), grad_h_n.contiguous(), outputs, gates,
                 h0.contiguous(), weight_hh.contiguous(), steps.batch_sizes, steps.reverse)
-        grad_weight = grad_bias = None
-        if ctx.needs_input_grad[2]:
+        grad_weight = grad_bias_ih = grad_bias_hh = None
+        if ctx.needs_input_grad[3]:
             grad_weight = recurrent_weight_grad(grad_s, outputs, h0, steps)
-        if ctx.has_bias and ctx.needs_input_grad[3]:
-            grad_bias = grad_s.sum(0)
-        return grad_x_proj, grad_h0, grad_weight, grad_bias, None
+        if ctx.has_bias and ctx.needs_input_grad[1]:
+            grad_bias_ih = grad_x_proj.sum(0)
+        if ctx.has_bias and ctx.needs_input_grad[4]:
+            grad_bias_hh = grad_s.sum(0)
+        return grad_x_proj, grad_bias_ih, grad_h0, grad_weight, grad_bias_hh, None

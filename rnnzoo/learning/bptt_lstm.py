@@ -1,8 +1,8 @@
 """Explicit BPTT for the LSTM (gates in torch.nn's order i, f, g, o).
 
-Forward, for each step t (equations.md section 2; x_proj_t = W_ih x_t + b_ih + b_hh):
+Forward, for each step t (equations.md section 2; x_proj_t = x_t W_ih^T, b = b_ih + b_hh):
 
-    a_t = x_proj_t + h_{t-1} W_hh^T                 pre-activations of i, f, g, o
+    a_t = x_proj_t + b + h_{t-1} W_hh^T             pre-activations of i, f, g, o
     i, f, o = sigmoid(a_i, a_f, a_o);  g = tanh(a_g)
     C_t = f * C_{t-1} + i * g
     h_t = o * tanh(C_t)
@@ -13,6 +13,7 @@ Backward, with dh_t = (gradient from above) + (what step t+1 sends back):
     da_i = dC_t * g * i(1 - i)      da_f = dC_t * C_{t-1} * f(1 - f)
     da_g = dC_t * i * (1 - g^2)     da_o = dh_t * tanh(C_t) * o(1 - o)
     dh_{t-1} from step t = da_t W_hh;   dL/dW_hh = sum_t da_t^T h_{t-1} (one GEMM)
+    dL/dx_proj_t = da_t;   dL/db = sum_t da_t
 
 The forward loop keeps, for every step, the activated gates (i, f, g, o), C_t and tanh(C_t):
 everything the deltas read. In the Python backward loop, the factors that multiply dC_t and
@@ -30,9 +31,12 @@ from rnnzoo.cells.steps import (TimeSteps, final_rows, first_rows, fit_rows, pre
 from rnnzoo.learning import native
 
 
-def forward_loop(x_proj: Tensor, h0: Tensor, c0: Tensor, w_t: Tensor, steps: TimeSteps):
+def forward_loop(x_proj: Tensor, bias: Tensor | None, h0: Tensor, c0: Tensor, w_t: Tensor,
+                 steps: TimeSteps):
     """(outputs h, h_n, c_n, gates, cells C, tanh(C)); ``w_t`` is W_hh^T, contiguous."""
     total, hidden = x_proj.shape[0], h0.shape[1]
+    if bias is not None:
+        x_proj = x_proj + bias
     gates = torch.empty_like(x_proj)  # activated i, f, g, o: (N, 4H)
     cells = x_proj.new_empty(total, hidden)  # C_t
     tanh_cells = x_proj.new_empty(total, hidden)
@@ -83,17 +87,18 @@ def backward_loop(grad_outputs: Tensor, grad_h_n: Tensor, grad_c_n: Tensor, gate
 
 class LSTMBPTT(torch.autograd.Function):
     @staticmethod
-    def forward(ctx, x_proj: Tensor, h0: Tensor, c0: Tensor, weight_hh: Tensor, steps: TimeSteps):
+    def forward(ctx, x_proj: Tensor, bias: Tensor | None, h0: Tensor, c0: Tensor,
+                weight_hh: Tensor, steps: TimeSteps):
         w_t = weight_hh.t().contiguous()
         loops = native.loops_for(x_proj)
         if loops is None:
-            result = forward_loop(x_proj, h0, c0, w_t, steps)
+            result = forward_loop(x_proj, bias, h0, c0, w_t, steps)
         else:
-            result = loops.lstm_forward(x_proj.contiguous(), h0.contiguous(), c0.contiguous(),
-                                        w_t, steps.batch_sizes, steps.reverse)
+            result = loops.lstm_forward(x_proj.contiguous(), bias, h0.contiguous(),
+                                        c0.contiguous(), w_t, steps.batch_sizes, steps.reverse)
         outputs, h_n, c_n, gates, cells, tanh_cells = result
         ctx.save_for_backward(outputs, gates, cells, tanh_cells, h0, c0, weight_hh)
-        ctx.steps = steps
+        ctx.steps, ctx.has_bias = steps, bias is not None
         return outputs, h_n, c_n
 
     @staticmethod
@@ -109,7 +114,9 @@ class LSTMBPTT(torch.autograd.Function):
                 grad_outputs.contiguous(), grad_h_n.contiguous(), grad_c_n.contiguous(), gates,
                 cells, tanh_cells, c0.contiguous(), weight_hh.contiguous(), steps.batch_sizes,
                 steps.reverse)
-        grad_weight = None
-        if ctx.needs_input_grad[3]:
+        grad_bias = grad_weight = None
+        if ctx.has_bias and ctx.needs_input_grad[1]:
+            grad_bias = grad_gates.sum(0)
+        if ctx.needs_input_grad[4]:
             grad_weight = recurrent_weight_grad(grad_gates, outputs, h0, steps)
-        return grad_gates, grad_h0, grad_c0, grad_weight, None
+        return grad_gates, grad_bias, grad_h0, grad_c0, grad_weight, None

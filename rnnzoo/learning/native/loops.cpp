@@ -158,24 +158,34 @@ template <typename F> void dispatch(const Tensor& t, const F& body) {
   else body(float{});
 }
 
+// The bias, or zeros where the layer has none (so the loops have one body).
+Tensor bias_or_zeros(const c10::optional<Tensor>& bias, int64_t size, const Tensor& like) {
+  return bias.has_value() ? bias->contiguous() : at::zeros({size}, like.options());
+}
+
 // ---- Elman: h_t = f(x_proj_t + h_{t-1} W_hh^T) ------------------------------------------------
-std::vector<Tensor> elman_forward(const Tensor& x_proj, const Tensor& h0, const Tensor& w_t,
+// (x_proj = x W_ih^T; ``bias`` = b_ih + b_hh is added here, saving a pass over x_proj)
+std::vector<Tensor> elman_forward(const Tensor& x_proj, const c10::optional<Tensor>& bias,
+                                  const Tensor& h0, const Tensor& w_t,
                                   at::IntArrayRef batch_sizes, bool reverse, int64_t f) {
   const Steps steps(batch_sizes, reverse);
   const int64_t H = h0.size(1);
   Tensor outputs = at::empty_like(x_proj), scratch = at::empty_like(h0);
+  const Tensor b_all = bias_or_zeros(bias, H, x_proj);
   dispatch(x_proj, [&](auto zero) {
     using scalar_t = decltype(zero);
     for (int64_t k = 0; k < steps.size(); ++k) {
       Tensor h = steps.at(outputs, k);
       at::mm_out(h, previous(outputs, steps, k, h0, scratch), w_t);  // h_{t-1} W_hh^T
       const scalar_t* x = ptr<scalar_t>(steps.at(x_proj, k));
+      const scalar_t* b = ptr<scalar_t>(b_all);
       scalar_t* u = ptr<scalar_t>(h);
       with_activation(f, [&](auto activate, auto) {
         for_each_row(steps.rows[k], H, [&](int64_t row) {
-          const int64_t base = row * H;
+          const scalar_t* x_row = x + row * H;
+          scalar_t* u_row = u + row * H;
 #pragma omp simd
-          for (int64_t j = base; j < base + H; ++j) u[j] = activate(x[j] + u[j]);  // f(u_t)
+          for (int64_t j = 0; j < H; ++j) u_row[j] = activate(x_row[j] + b[j] + u_row[j]);  // f(u_t)
         });
       });
     }
@@ -219,10 +229,13 @@ std::vector<Tensor> elman_backward(const Tensor& grad_outputs, const Tensor& gra
 // ---- LSTM (gates i, f, g, o) ----------------------------------------------------------------
 // Forward returns (outputs h, h_n, c_n, gates, cells C, tanh(C)); ``gates`` holds the
 // activated i, f, g, o of every step, which is what the backward deltas read.
-std::vector<Tensor> lstm_forward(const Tensor& x_proj, const Tensor& h0, const Tensor& c0,
-                                 const Tensor& w_t, at::IntArrayRef batch_sizes, bool reverse) {
+// (x_proj = x W_ih^T; ``bias`` = b_ih + b_hh is added here, saving a pass over x_proj)
+std::vector<Tensor> lstm_forward(const Tensor& x_proj, const c10::optional<Tensor>& bias,
+                                 const Tensor& h0, const Tensor& c0, const Tensor& w_t,
+                                 at::IntArrayRef batch_sizes, bool reverse) {
   const Steps steps(batch_sizes, reverse);
   const int64_t H = h0.size(1);
+  const Tensor b_all = bias_or_zeros(bias, 4 * H, x_proj);
   Tensor gates = at::empty_like(x_proj);
   Tensor cells = at::empty({x_proj.size(0), H}, x_proj.options());
   Tensor tanh_cells = at::empty_like(cells), outputs = at::empty_like(cells);
@@ -233,6 +246,7 @@ std::vector<Tensor> lstm_forward(const Tensor& x_proj, const Tensor& h0, const T
       Tensor a = steps.at(gates, k);
       at::mm_out(a, previous(outputs, steps, k, h0, scratch_h), w_t);  // h_{t-1} W_hh^T
       const scalar_t* x = ptr<scalar_t>(steps.at(x_proj, k));
+      const scalar_t* b = ptr<scalar_t>(b_all);
       scalar_t* gate = ptr<scalar_t>(a);
       const scalar_t* c_prev = ptr<scalar_t>(previous(cells, steps, k, c0, scratch_c));
       scalar_t* c = ptr<scalar_t>(steps.at(cells, k));
@@ -247,13 +261,14 @@ std::vector<Tensor> lstm_forward(const Tensor& x_proj, const Tensor& h0, const T
         const scalar_t* x_f = x_i + H;
         const scalar_t* x_g = x_f + H;
         const scalar_t* x_o = x_g + H;
+        const scalar_t *b_i = b, *b_f = b + H, *b_g = b + 2 * H, *b_o = b + 3 * H;
         const int64_t base = row * H;
 #pragma omp simd
         for (int64_t j = 0; j < H; ++j) {
-          i[j] = sigmoid(x_i[j] + i[j]);
-          f[j] = sigmoid(x_f[j] + f[j]);
-          g[j] = tanh_(x_g[j] + g[j]);
-          o[j] = sigmoid(x_o[j] + o[j]);
+          i[j] = sigmoid(x_i[j] + b_i[j] + i[j]);
+          f[j] = sigmoid(x_f[j] + b_f[j] + f[j]);
+          g[j] = tanh_(x_g[j] + b_g[j] + g[j]);
+          o[j] = sigmoid(x_o[j] + b_o[j] + o[j]);
           c[base + j] = f[j] * c_prev[base + j] + i[j] * g[j];  // C_t = f * C_{t-1} + i * g
           tanh_c[base + j] = tanh_(c[base + j]);
           h[base + j] = o[j] * tanh_c[base + j];  // h_t = o * tanh(C_t)
@@ -324,7 +339,9 @@ std::vector<Tensor> lstm_backward(const Tensor& grad_outputs, const Tensor& grad
 // ---- GRU, reset after the matmul (blocks r, z, n) -------------------------------------------
 // Forward returns (outputs h, h_n, gates); ``gates`` holds r, z, n and s_n = (W_hn h_{t-1} +
 // b_hn) of every step, the four things the backward deltas read.
-std::vector<Tensor> gru_forward(const Tensor& x_proj, const Tensor& h0, const Tensor& w_t,
+// (x_proj = x W_ih^T; b_ih and b_hh are added here)
+std::vector<Tensor> gru_forward(const Tensor& x_proj, const c10::optional<Tensor>& bias_ih,
+                                const Tensor& h0, const Tensor& w_t,
                                 const c10::optional<Tensor>& bias_hh, at::IntArrayRef batch_sizes,
                                 bool reverse) {
   const Steps steps(batch_sizes, reverse);
@@ -332,7 +349,7 @@ std::vector<Tensor> gru_forward(const Tensor& x_proj, const Tensor& h0, const Te
   Tensor outputs = at::empty({x_proj.size(0), H}, x_proj.options());
   Tensor gates = at::empty({x_proj.size(0), 4 * H}, x_proj.options());
   Tensor hidden = at::empty({B, 3 * H}, x_proj.options()), scratch = at::empty_like(h0);
-  const Tensor bias = bias_hh.has_value() ? bias_hh->contiguous() : at::zeros({3 * H}, x_proj.options());
+  const Tensor b_x = bias_or_zeros(bias_ih, 3 * H, x_proj), b_s = bias_or_zeros(bias_hh, 3 * H, x_proj);
   dispatch(x_proj, [&](auto zero) {
     using scalar_t = decltype(zero);
     for (int64_t k = 0; k < steps.size(); ++k) {
@@ -341,7 +358,8 @@ std::vector<Tensor> gru_forward(const Tensor& x_proj, const Tensor& h0, const Te
       Tensor s = hidden.narrow(0, 0, rows);  // W_hh h_{t-1}; b_hh is added below
       at::mm_out(s, h_prev, w_t);
       const scalar_t* x = ptr<scalar_t>(steps.at(x_proj, k));
-      const scalar_t* b = ptr<scalar_t>(bias);
+      const scalar_t* bx = ptr<scalar_t>(b_x);
+      const scalar_t* bs = ptr<scalar_t>(b_s);
       const scalar_t* sp = ptr<scalar_t>(s);
       const scalar_t* hp = ptr<scalar_t>(h_prev);
       scalar_t* gate = ptr<scalar_t>(steps.at(gates, k));
@@ -358,15 +376,14 @@ std::vector<Tensor> gru_forward(const Tensor& x_proj, const Tensor& h0, const Te
         scalar_t* n = z + H;
         scalar_t* kept_s_n = n + H;
         const int64_t base = row * H;
-        const scalar_t* b_r = b;
-        const scalar_t* b_z = b + H;
-        const scalar_t* b_n = b + 2 * H;
+        const scalar_t *b_ir = bx, *b_iz = bx + H, *b_in = bx + 2 * H;
+        const scalar_t *b_hr = bs, *b_hz = bs + H, *b_hn = bs + 2 * H;
 #pragma omp simd
         for (int64_t j = 0; j < H; ++j) {
-          r[j] = sigmoid(x_r[j] + (s_r[j] + b_r[j]));
-          z[j] = sigmoid(x_z[j] + (s_z[j] + b_z[j]));
-          kept_s_n[j] = s_n[j] + b_n[j];
-          n[j] = tanh_(x_n[j] + r[j] * kept_s_n[j]);
+          r[j] = sigmoid((x_r[j] + b_ir[j]) + (s_r[j] + b_hr[j]));
+          z[j] = sigmoid((x_z[j] + b_iz[j]) + (s_z[j] + b_hz[j]));
+          kept_s_n[j] = s_n[j] + b_hn[j];
+          n[j] = tanh_((x_n[j] + b_in[j]) + r[j] * kept_s_n[j]);
           h[base + j] = (scalar_t(1) - z[j]) * n[j] + z[j] * hp[base + j];
         }
       });
