@@ -110,6 +110,11 @@ struct Steps {
   }
   int64_t size() const { return static_cast<int64_t>(rows.size()); }
   Tensor at(const Tensor& data, int64_t k) const { return data.narrow(0, start[k], rows[k]); }
+  // the same rows of a contiguous (N, width) buffer as a pointer: no Tensor is made, which
+  // matters in a loop whose steps take microseconds
+  template <typename T> T* at(T* data, int64_t k, int64_t width) const {
+    return data + start[k] * width;
+  }
 };
 
 // The state the k-th visited step starts from: the rows of ``per_step`` at step k-1 (a view),
@@ -177,9 +182,9 @@ std::vector<Tensor> elman_forward(const Tensor& x_proj, const c10::optional<Tens
     for (int64_t k = 0; k < steps.size(); ++k) {
       Tensor h = steps.at(outputs, k);
       at::mm_out(h, previous(outputs, steps, k, h0, scratch), w_t);  // h_{t-1} W_hh^T
-      const scalar_t* x = ptr<scalar_t>(steps.at(x_proj, k));
+      const scalar_t* x = steps.at(ptr<scalar_t>(x_proj), k, H);
       const scalar_t* b = ptr<scalar_t>(b_all);
-      scalar_t* u = ptr<scalar_t>(h);
+      scalar_t* u = steps.at(ptr<scalar_t>(outputs), k, H);
       with_activation(f, [&](auto activate, auto) {
         for_each_row(steps.rows[k], H, [&](int64_t row) {
           const scalar_t* x_row = x + row * H;
@@ -207,10 +212,10 @@ std::vector<Tensor> elman_backward(const Tensor& grad_outputs, const Tensor& gra
       const int64_t rows = steps.rows[k];
       leave(carry, grad_h0, rows, active);
       active = rows;
-      const scalar_t* h = ptr<scalar_t>(steps.at(outputs, k));
-      const scalar_t* g = ptr<scalar_t>(steps.at(grad_outputs, k));
+      const scalar_t* h = steps.at(ptr<scalar_t>(outputs), k, H);
+      const scalar_t* g = steps.at(ptr<scalar_t>(grad_outputs), k, H);
       const scalar_t* from_later = ptr<scalar_t>(carry);
-      scalar_t* d = ptr<scalar_t>(steps.at(delta, k));
+      scalar_t* d = steps.at(ptr<scalar_t>(delta), k, H);
       with_activation(f, [&](auto, auto slope) {
         for_each_row(rows, H, [&](int64_t row) {
           const int64_t base = row * H;
@@ -245,13 +250,13 @@ std::vector<Tensor> lstm_forward(const Tensor& x_proj, const c10::optional<Tenso
     for (int64_t k = 0; k < steps.size(); ++k) {
       Tensor a = steps.at(gates, k);
       at::mm_out(a, previous(outputs, steps, k, h0, scratch_h), w_t);  // h_{t-1} W_hh^T
-      const scalar_t* x = ptr<scalar_t>(steps.at(x_proj, k));
+      const scalar_t* x = steps.at(ptr<scalar_t>(x_proj), k, 4 * H);
       const scalar_t* b = ptr<scalar_t>(b_all);
-      scalar_t* gate = ptr<scalar_t>(a);
+      scalar_t* gate = steps.at(ptr<scalar_t>(gates), k, 4 * H);
       const scalar_t* c_prev = ptr<scalar_t>(previous(cells, steps, k, c0, scratch_c));
-      scalar_t* c = ptr<scalar_t>(steps.at(cells, k));
-      scalar_t* tanh_c = ptr<scalar_t>(steps.at(tanh_cells, k));
-      scalar_t* h = ptr<scalar_t>(steps.at(outputs, k));
+      scalar_t* c = steps.at(ptr<scalar_t>(cells), k, H);
+      scalar_t* tanh_c = steps.at(ptr<scalar_t>(tanh_cells), k, H);
+      scalar_t* h = steps.at(ptr<scalar_t>(outputs), k, H);
       for_each_row(steps.rows[k], 4 * H, [&](int64_t row) {
         scalar_t* i = gate + row * 4 * H;  // a_t = x_proj_t + h_{t-1} W_hh^T, then i, f, g, o
         scalar_t* f = i + H;
@@ -298,13 +303,13 @@ std::vector<Tensor> lstm_backward(const Tensor& grad_outputs, const Tensor& grad
       leave(carry_h, grad_h0, rows, active);
       leave(carry_c, grad_c0, rows, active);
       active = rows;
-      const scalar_t* gate = ptr<scalar_t>(steps.at(gates, k));
+      const scalar_t* gate = steps.at(ptr<scalar_t>(gates), k, 4 * H);
       const scalar_t* c_prev = ptr<scalar_t>(previous(cells, steps, k, c0, scratch));
-      const scalar_t* tanh_c = ptr<scalar_t>(steps.at(tanh_cells, k));
-      const scalar_t* g_out = ptr<scalar_t>(steps.at(grad_outputs, k));
+      const scalar_t* tanh_c = steps.at(ptr<scalar_t>(tanh_cells), k, H);
+      const scalar_t* g_out = steps.at(ptr<scalar_t>(grad_outputs), k, H);
       const scalar_t* from_later = ptr<scalar_t>(carry_h);
       scalar_t* dc_carry = ptr<scalar_t>(carry_c);
-      scalar_t* da = ptr<scalar_t>(steps.at(grad_gates, k));
+      scalar_t* da = steps.at(ptr<scalar_t>(grad_gates), k, 4 * H);
       for_each_row(rows, 4 * H, [&](int64_t row) {
         const scalar_t* i = gate + row * 4 * H;
         const scalar_t* f = i + H;
@@ -357,13 +362,13 @@ std::vector<Tensor> gru_forward(const Tensor& x_proj, const c10::optional<Tensor
       const Tensor h_prev = previous(outputs, steps, k, h0, scratch);
       Tensor s = hidden.narrow(0, 0, rows);  // W_hh h_{t-1}; b_hh is added below
       at::mm_out(s, h_prev, w_t);
-      const scalar_t* x = ptr<scalar_t>(steps.at(x_proj, k));
+      const scalar_t* x = steps.at(ptr<scalar_t>(x_proj), k, 3 * H);
       const scalar_t* bx = ptr<scalar_t>(b_x);
       const scalar_t* bs = ptr<scalar_t>(b_s);
       const scalar_t* sp = ptr<scalar_t>(s);
       const scalar_t* hp = ptr<scalar_t>(h_prev);
-      scalar_t* gate = ptr<scalar_t>(steps.at(gates, k));
-      scalar_t* h = ptr<scalar_t>(steps.at(outputs, k));
+      scalar_t* gate = steps.at(ptr<scalar_t>(gates), k, 4 * H);
+      scalar_t* h = steps.at(ptr<scalar_t>(outputs), k, H);
       for_each_row(rows, 4 * H, [&](int64_t row) {
         const scalar_t* x_r = x + row * 3 * H;
         const scalar_t* x_z = x_r + H;
@@ -407,12 +412,12 @@ std::vector<Tensor> gru_backward(const Tensor& grad_outputs, const Tensor& grad_
       const int64_t rows = steps.rows[k];
       leave(carry, grad_h0, rows, active);
       active = rows;
-      const scalar_t* gate = ptr<scalar_t>(steps.at(gates, k));
+      const scalar_t* gate = steps.at(ptr<scalar_t>(gates), k, 4 * H);
       const scalar_t* hp = ptr<scalar_t>(previous(outputs, steps, k, h0, scratch));
-      const scalar_t* g_out = ptr<scalar_t>(steps.at(grad_outputs, k));
+      const scalar_t* g_out = steps.at(ptr<scalar_t>(grad_outputs), k, H);
       scalar_t* dh_carry = ptr<scalar_t>(carry);
-      scalar_t* dx = ptr<scalar_t>(steps.at(grad_x, k));
-      scalar_t* ds = ptr<scalar_t>(steps.at(grad_s, k));
+      scalar_t* dx = steps.at(ptr<scalar_t>(grad_x), k, 3 * H);
+      scalar_t* ds = steps.at(ptr<scalar_t>(grad_s), k, 3 * H);
       for_each_row(rows, 4 * H, [&](int64_t row) {
         const scalar_t* r = gate + row * 4 * H;
         const scalar_t* z = r + H;
