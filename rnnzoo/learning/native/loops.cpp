@@ -84,7 +84,7 @@ template <typename F> void with_activation(int64_t f, const F& body) {
 // Run body(row) for rows [0, rows) on ATen's threads, in chunks of at least GRAIN elements
 // (below that, waking a thread costs more than it saves).
 #ifndef RNNZOO_GRAIN
-#define RNNZOO_GRAIN 16384
+#define RNNZOO_GRAIN 8192
 #endif
 template <typename F> void for_each_row(int64_t rows, int64_t width, const F& body) {
   const int64_t grain = std::max<int64_t>(1, RNNZOO_GRAIN / std::max<int64_t>(width, 1));
