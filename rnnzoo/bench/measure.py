@@ -31,7 +31,9 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import math
+import os
 import sys
+import time
 from typing import Callable
 
 import numpy as np
@@ -39,14 +41,48 @@ import torch
 from torch.utils import benchmark
 
 
+def _cpu_ticks() -> tuple[int, int, int]:
+    """(busy, total) jiffies of the whole machine and this process's own busy jiffies."""
+    with open("/proc/stat") as stat:
+        fields = [int(v) for v in stat.readline().split()[1:]]
+    with open("/proc/self/stat") as own:
+        parts = own.read().rsplit(")", 1)[1].split()
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)
+    return sum(fields) - idle, sum(fields), int(parts[11]) + int(parts[12])
+
+
+def wait_until_idle(max_wait_s: float, busy_fraction: float = 0.15, quiet_s: float = 2.0) -> float:
+    """Wait (at most ``max_wait_s``) until other processes have used under ``busy_fraction``
+    of the machine's CPU for ``quiet_s`` seconds; returns the seconds waited. For shared
+    machines, where another job's threads would otherwise land in the middle of a round."""
+    if max_wait_s <= 0 or not os.path.exists("/proc/stat"):
+        return 0.0
+    start = time.monotonic()
+    quiet_since = None
+    while time.monotonic() - start < max_wait_s:
+        busy0, total0, own0 = _cpu_ticks()
+        time.sleep(0.5)
+        busy1, total1, own1 = _cpu_ticks()
+        others = (busy1 - busy0) - (own1 - own0)
+        if total1 > total0 and others < busy_fraction * (total1 - total0):
+            quiet_since = quiet_since or time.monotonic()
+            if time.monotonic() - quiet_since >= quiet_s:
+                break
+        else:
+            quiet_since = None
+    return time.monotonic() - start
+
+
 def time_calls(calls: dict[str, Callable[[], object]], *, threads: int, min_run_time: float,
-               rounds: int) -> dict[str, list[float]]:
-    """Per-call times in seconds of every callable, measured in interleaved rounds."""
+               rounds: int, idle_wait_s: float = 0.0) -> dict[str, list[float]]:
+    """Per-call times in seconds of every callable, measured in interleaved rounds (each
+    round starting when the machine is idle, if ``idle_wait_s`` > 0)."""
     for call in calls.values():  # warm-up: lazy initialisation, caches, the native build
         call()
         call()
     times: dict[str, list[float]] = {name: [] for name in calls}
     for _ in range(max(1, rounds)):
+        wait_until_idle(idle_wait_s)
         for name, call in calls.items():
             timer = benchmark.Timer("call()", globals={"call": call}, num_threads=threads)
             times[name] += list(timer.blocked_autorange(min_run_time=min_run_time).times)

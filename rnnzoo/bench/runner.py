@@ -171,7 +171,8 @@ def run_benchmark(cfg) -> list[dict]:
             continue
         log.info("measuring %s", config)
         times = measure.time_calls(calls, threads=threads, min_run_time=float(cfg.min_run_time),
-                                   rounds=int(cfg.rounds))
+                                   rounds=int(cfg.rounds),
+                                   idle_wait_s=float(cfg.get("idle_wait_s", 0)))
         flops = gemm_flops(config.cell, config.T, config.B, config.I, config.H,
                            layers=config.layers, bidirectional=config.bidirectional,
                            mode=config.mode)
