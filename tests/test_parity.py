@@ -112,3 +112,49 @@ def test_unbatched_input(cell):
     torch.testing.assert_close(out, ref_out)
     for s, r in zip(leaves(state), leaves(ref_state)):
         torch.testing.assert_close(s, r)
+
+
+# -- the two loops behind impl="custom": the native (C++) loops and the Python reference loops --
+from rnnzoo.learning import native  # noqa: E402
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64], ids=["f32", "f64"])
+@pytest.mark.parametrize("cell,bidirectional,packed", list(itertools.product(
+    ["rnn_tanh", "rnn_relu", "lstm", "gru"], [False, True], [False, True])))
+def test_python_loops_parity(cell, bidirectional, packed, dtype):
+    """The Python explicit-BPTT loops (what runs on CUDA, or without a compiler) against torch.nn."""
+    ref, ours = twins(cell, "custom", dtype, num_layers=2, bidirectional=bidirectional)
+    x = torch.randn(T, B, I, dtype=dtype, requires_grad=True)
+    inp = pack_padded_sequence(x, torch.tensor([3, 6, 1]), enforce_sorted=False) if packed else x
+    hx = initial_state(cell, 2, 2 if bidirectional else 1, dtype)
+    with native.use_native(False):
+        compare(ref, ours, inp, hx, dtype)
+
+
+@pytest.mark.parametrize("cell", ["rnn_tanh", "rnn_relu", "rnn_sigmoid", "lstm", "gru"])
+@pytest.mark.parametrize("bias", [True, False])
+def test_native_loops_match_python_loops(cell, bias):
+    """Both loops on a longer packed batch in float64, outputs and every gradient."""
+    if not native.available():
+        pytest.skip("native loops unavailable (no compiler)")
+    model = rnnzoo.build_rnn(cell, I, H, bias=bias, num_layers=2, bidirectional=True,
+                             dtype=torch.float64)
+    x = torch.randn(40, 5, I, dtype=torch.float64, requires_grad=True)
+    packed = pack_padded_sequence(x, torch.tensor([40, 7, 33, 1, 40]), enforce_sorted=False)
+    results = []
+    for enabled in (True, False):
+        with native.use_native(enabled):
+            results.append(outputs_and_grads(model, packed, None))
+    (out_n, states_n, grads_n), (out_p, states_p, grads_p) = results
+    torch.testing.assert_close(out_n, out_p, rtol=1e-12, atol=1e-12)
+    for a, b in zip([*states_n, *grads_n], [*states_p, *grads_p], strict=True):
+        torch.testing.assert_close(a, b, rtol=1e-10, atol=1e-10)
+
+
+def test_native_loops_are_used_on_the_cpu():
+    if not native.available():
+        pytest.skip("native loops unavailable (no compiler)")
+    assert native.loops_for(torch.zeros(1)) is not None
+    assert native.loops_for(torch.zeros(1, dtype=torch.float16)) is None
+    with native.use_native(False):
+        assert native.loops_for(torch.zeros(1)) is None

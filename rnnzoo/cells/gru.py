@@ -64,7 +64,9 @@ class GRUCell(RecurrentCell):
     def sequence(self, x: Tensor, steps: TimeSteps, initial: State):
         if not self.fast:
             return super().sequence(x, steps, initial)
-        outputs, h_n = GRUBPTT.apply(self.project_input(x), initial[0], self.weight_hh, self.bias_hh, steps)
+        x_proj = F.linear(x, self.weight_ih)  # the loop adds b_ih (and b_hh)
+        outputs, h_n = GRUBPTT.apply(x_proj, self.bias_ih, initial[0], self.weight_hh,
+                                     self.bias_hh, steps)
         return outputs, (h_n,)
 
 

@@ -57,6 +57,7 @@ class LSTMCell(RecurrentCell):
     def sequence(self, x: Tensor, steps: TimeSteps, initial: State):
         if not self.fast:
             return super().sequence(x, steps, initial)
-        x_proj = F.linear(x, self.weight_ih, self._folded_bias())
-        outputs, h_n, c_n = LSTMBPTT.apply(x_proj, *initial, self.weight_hh, steps)
+        x_proj = F.linear(x, self.weight_ih)  # the loop adds b_ih + b_hh
+        outputs, h_n, c_n = LSTMBPTT.apply(x_proj, self._folded_bias(), *initial, self.weight_hh,
+                                           steps)
         return outputs, (h_n, c_n)

@@ -60,8 +60,9 @@ class ElmanCell(RecurrentCell):
     def sequence(self, x: Tensor, steps: TimeSteps, initial: State):
         if not self.fast:
             return super().sequence(x, steps, initial)
-        x_proj = F.linear(x, self.weight_ih, self._folded_bias())
-        outputs, h_n = ElmanBPTT.apply(x_proj, initial[0], self.weight_hh, steps, self.nonlinearity)
+        x_proj = F.linear(x, self.weight_ih)  # the loop adds b_ih + b_hh
+        outputs, h_n = ElmanBPTT.apply(x_proj, self._folded_bias(), initial[0], self.weight_hh,
+                                       steps, self.nonlinearity)
         return outputs, (h_n,)
 
     def extra_repr(self) -> str:

@@ -142,6 +142,21 @@ def previous_states(outputs: Tensor, initial: Tensor, steps: TimeSteps) -> Tenso
     return torch.cat(pieces)
 
 
+def recurrent_weight_grad(delta: Tensor, outputs: Tensor, initial: Tensor, steps: TimeSteps) -> Tensor:
+    """dL/dW_hh = sum_t delta_t^T h_{t-1}: one GEMM over all the steps at once.
+
+    For a dense batch h_{t-1} is the outputs shifted by one step, so the sum is split in two
+    GEMMs (the step that starts from ``initial``, and all the others reading ``outputs`` in
+    place) rather than copying the shifted outputs out first.
+    """
+    if not steps.uniform:
+        return delta.t() @ previous_states(outputs, initial, steps)
+    rows = steps.batch
+    if steps.reverse:  # step t starts from h_{t+1}; the last step from the initial state
+        return torch.addmm(delta[-rows:].t() @ initial, delta[:-rows].t(), outputs[rows:])
+    return torch.addmm(delta[:rows].t() @ initial, delta[rows:].t(), outputs[:-rows])
+
+
 def run_steps(step, x_proj: Tensor, steps: TimeSteps, initial: State) -> tuple[Tensor, State]:
     """Run ``state = step(x_proj_t, state)`` over every time step, with autograd.
 

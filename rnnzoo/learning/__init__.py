@@ -4,4 +4,6 @@
   equations, without autograd. They are also the fast training path of the core cells: the
   forward loop keeps only what the deltas need, and every weight gradient is one GEMM over all
   time steps.
+- ``native``: the same loops in C++ (each step's elementwise work fused into one vectorised
+  pass), built on first use and run on the CPU; the Python loops stay the reference.
 """

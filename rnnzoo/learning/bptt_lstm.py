@@ -1,8 +1,8 @@
 """Explicit BPTT for the LSTM (gates in torch.nn's order i, f, g, o).
 
-Forward, for each step t (equations.md section 2; x_proj_t = W_ih x_t + b_ih + b_hh):
+Forward, for each step t (equations.md section 2; x_proj_t = x_t W_ih^T, b = b_ih + b_hh):
 
-    a_t = x_proj_t + h_{t-1} W_hh^T                 pre-activations of i, f, g, o
+    a_t = x_proj_t + b + h_{t-1} W_hh^T             pre-activations of i, f, g, o
     i, f, o = sigmoid(a_i, a_f, a_o);  g = tanh(a_g)
     C_t = f * C_{t-1} + i * g
     h_t = o * tanh(C_t)
@@ -13,70 +13,110 @@ Backward, with dh_t = (gradient from above) + (what step t+1 sends back):
     da_i = dC_t * g * i(1 - i)      da_f = dC_t * C_{t-1} * f(1 - f)
     da_g = dC_t * i * (1 - g^2)     da_o = dh_t * tanh(C_t) * o(1 - o)
     dh_{t-1} from step t = da_t W_hh;   dL/dW_hh = sum_t da_t^T h_{t-1} (one GEMM)
+    dL/dx_proj_t = da_t;   dL/db = sum_t da_t
 
-The factors that multiply dC_t and dh_t depend only on the forward pass, so they are computed
-for all steps at once before the loop; each step of the loop is then a handful of operations.
+The forward loop keeps, for every step, the activated gates (i, f, g, o), C_t and tanh(C_t):
+everything the deltas read. In the Python backward loop, the factors that multiply dC_t and
+dh_t depend only on those, so they are computed for all steps at once before the loop, and
+each step is then a handful of operations. The C++ twins of both loops
+(:mod:`rnnzoo.learning.native`, used on the CPU) take and return the same tensors.
 """
 from __future__ import annotations
 
 import torch
 from torch import Tensor
 
-from rnnzoo.cells.steps import TimeSteps, final_rows, first_rows, fit_rows, previous_states
+from rnnzoo.cells.steps import (TimeSteps, final_rows, first_rows, fit_rows, previous_states,
+                                recurrent_weight_grad)
+from rnnzoo.learning import native
+
+
+def forward_loop(x_proj: Tensor, bias: Tensor | None, h0: Tensor, c0: Tensor, w_t: Tensor,
+                 steps: TimeSteps):
+    """(outputs h, h_n, c_n, gates, cells C, tanh(C)); ``w_t`` is W_hh^T, contiguous."""
+    total, hidden = x_proj.shape[0], h0.shape[1]
+    if bias is not None:
+        x_proj = x_proj + bias
+    gates = torch.empty_like(x_proj)  # activated i, f, g, o: (N, 4H)
+    cells = x_proj.new_empty(total, hidden)  # C_t
+    tanh_cells = x_proj.new_empty(total, hidden)
+    outputs = x_proj.new_empty(total, hidden)  # h_t
+    state, finished = first_rows((h0, c0), steps), []
+    for start, rows in steps.order:
+        h_prev, c_prev = fit_rows(state, rows, (h0, c0), finished)
+        end = start + rows
+        a = torch.addmm(x_proj[start:end], h_prev, w_t, out=gates[start:end])  # a_t
+        a[:, : 2 * hidden].sigmoid_()  # i, f
+        a[:, 2 * hidden : 3 * hidden].tanh_()  # g
+        a[:, 3 * hidden :].sigmoid_()  # o
+        input_gate, forget_gate, candidate, output_gate = a.chunk(4, 1)
+        c = torch.mul(forget_gate, c_prev, out=cells[start:end]).addcmul_(input_gate, candidate)
+        tanh_c = torch.tanh(c, out=tanh_cells[start:end])
+        h = torch.mul(output_gate, tanh_c, out=outputs[start:end])
+        state = (h, c)
+    h_n, c_n = final_rows(state, finished)
+    return outputs, h_n.clone(), c_n.clone(), gates, cells, tanh_cells
+
+
+def backward_loop(grad_outputs: Tensor, grad_h_n: Tensor, grad_c_n: Tensor, gates: Tensor,
+                  cells: Tensor, tanh_cells: Tensor, c0: Tensor, weight_hh: Tensor,
+                  steps: TimeSteps):
+    """(da: the gradient of every a_t, dL/dh_0, dL/dC_0)."""
+    hidden = c0.shape[1]
+    i, f, g, o = gates.chunk(4, 1)
+    # da = [dC_t, dC_t, dC_t, dh_t] * slopes, and dC_t += dh_t * through_tanh
+    slopes = gates * (1 - gates)  # s(1 - s) for the sigmoid blocks; the g block is redone
+    slopes[:, 2 * hidden : 3 * hidden] = i * (1 - g * g)
+    c_prev = previous_states(cells, c0, steps)
+    slopes.mul_(torch.cat([g, c_prev, torch.ones_like(g), tanh_cells], 1))
+    through_tanh = o * (1 - tanh_cells * tanh_cells)
+    grad_gates = torch.empty_like(gates)
+    back = steps.flipped()
+    finals = (grad_h_n, grad_c_n)
+    carry, finished = first_rows(finals, back), []
+    for start, rows in back.order:
+        carry_h, carry_c = fit_rows(carry, rows, finals, finished)
+        end = start + rows
+        dh = grad_outputs[start:end] + carry_h
+        dc = torch.addcmul(carry_c, dh, through_tanh[start:end])
+        da = torch.cat([dc, dc, dc, dh], 1, out=grad_gates[start:end]).mul_(slopes[start:end])
+        carry = (da @ weight_hh, dc * f[start:end])
+    grad_h0, grad_c0 = final_rows(carry, finished)
+    return grad_gates, grad_h0, grad_c0
 
 
 class LSTMBPTT(torch.autograd.Function):
     @staticmethod
-    def forward(ctx, x_proj: Tensor, h0: Tensor, c0: Tensor, weight_hh: Tensor, steps: TimeSteps):
-        total, hidden = x_proj.shape[0], h0.shape[1]
-        # sigmoid of all four pre-activations, (N, 4H); the g block is unused (its tanh is kept
-        # apart), but one contiguous sigmoid is cheaper than two strided ones
-        sigmoids = torch.empty_like(x_proj)
-        candidates = x_proj.new_empty(total, hidden)  # g_t
-        cells = x_proj.new_empty(total, hidden)  # C_t
-        tanh_cells = x_proj.new_empty(total, hidden)
-        outputs = x_proj.new_empty(total, hidden)  # h_t
+    def forward(ctx, x_proj: Tensor, bias: Tensor | None, h0: Tensor, c0: Tensor,
+                weight_hh: Tensor, steps: TimeSteps):
         w_t = weight_hh.t().contiguous()
-        state, finished = first_rows((h0, c0), steps), []
-        for start, rows in steps.order:
-            h_prev, c_prev = fit_rows(state, rows, (h0, c0), finished)
-            end = start + rows
-            a = torch.addmm(x_proj[start:end], h_prev, w_t, out=sigmoids[start:end])
-            candidate = torch.tanh(a[:, 2 * hidden : 3 * hidden], out=candidates[start:end])
-            input_gate, forget_gate, _, output_gate = a.sigmoid_().chunk(4, 1)
-            c = torch.mul(forget_gate, c_prev, out=cells[start:end]).addcmul_(input_gate, candidate)
-            tanh_c = torch.tanh(c, out=tanh_cells[start:end])
-            h = torch.mul(output_gate, tanh_c, out=outputs[start:end])
-            state = (h, c)
-        h_n, c_n = final_rows(state, finished)
-        ctx.save_for_backward(outputs, cells, tanh_cells, sigmoids, candidates, h0, c0, weight_hh)
-        ctx.steps = steps
-        return outputs, h_n.clone(), c_n.clone()
+        loops = native.loops_for(x_proj)
+        if loops is None:
+            result = forward_loop(x_proj, bias, h0, c0, w_t, steps)
+        else:
+            result = loops.lstm_forward(x_proj.contiguous(), bias, h0.contiguous(),
+                                        c0.contiguous(), w_t, steps.batch_sizes, steps.reverse)
+        outputs, h_n, c_n, gates, cells, tanh_cells = result
+        ctx.save_for_backward(outputs, gates, cells, tanh_cells, h0, c0, weight_hh)
+        ctx.steps, ctx.has_bias = steps, bias is not None
+        return outputs, h_n, c_n
 
     @staticmethod
     def backward(ctx, grad_outputs: Tensor, grad_h_n: Tensor, grad_c_n: Tensor):
-        outputs, cells, tanh_cells, sigmoids, g, h0, c0, weight_hh = ctx.saved_tensors
-        steps, hidden = ctx.steps, h0.shape[1]
-        # da = [dC_t, dC_t, dC_t, dh_t] * slopes, and dC_t += dh_t * through_tanh
-        slopes = sigmoids * (1 - sigmoids)  # s(1 - s) for every block; the g block is redone
-        i, _, _, o = sigmoids.chunk(4, 1)
-        slopes[:, 2 * hidden : 3 * hidden] = i * (1 - g * g)
-        slopes.mul_(torch.cat([g, previous_states(cells, c0, steps), slopes.new_ones(1, hidden).expand_as(g), tanh_cells], 1))
-        through_tanh = o * (1 - tanh_cells * tanh_cells)
-        forget = sigmoids[:, hidden : 2 * hidden]
-        grad_gates = torch.empty_like(sigmoids)
-        back = steps.flipped()
-        finals = (grad_h_n, grad_c_n)
-        carry, finished = first_rows(finals, back), []
-        for start, rows in back.order:
-            carry_h, carry_c = fit_rows(carry, rows, finals, finished)
-            end = start + rows
-            dh = grad_outputs[start:end] + carry_h
-            dc = torch.addcmul(carry_c, dh, through_tanh[start:end])
-            da = torch.cat([dc, dc, dc, dh], 1, out=grad_gates[start:end]).mul_(slopes[start:end])
-            carry = (da @ weight_hh, dc * forget[start:end])
-        grad_h0, grad_c0 = final_rows(carry, finished)
-        grad_weight = None
-        if ctx.needs_input_grad[3]:
-            grad_weight = grad_gates.t() @ previous_states(outputs, h0, steps)
-        return grad_gates, grad_h0, grad_c0, grad_weight, None
+        outputs, gates, cells, tanh_cells, h0, c0, weight_hh = ctx.saved_tensors
+        steps = ctx.steps
+        loops = native.loops_for(outputs)
+        if loops is None:
+            grad_gates, grad_h0, grad_c0 = backward_loop(
+                grad_outputs, grad_h_n, grad_c_n, gates, cells, tanh_cells, c0, weight_hh, steps)
+        else:
+            grad_gates, grad_h0, grad_c0 = loops.lstm_backward(
+                grad_outputs.contiguous(), grad_h_n.contiguous(), grad_c_n.contiguous(), gates,
+                cells, tanh_cells, c0.contiguous(), weight_hh.contiguous(), steps.batch_sizes,
+                steps.reverse)
+        grad_bias = grad_weight = None
+        if ctx.has_bias and ctx.needs_input_grad[1]:
+            grad_bias = grad_gates.sum(0)
+        if ctx.needs_input_grad[4]:
+            grad_weight = recurrent_weight_grad(grad_gates, outputs, h0, steps)
+        return grad_gates, grad_bias, grad_h0, grad_c0, grad_weight, None
