@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 # elsewhere override it, e.g. `make TORCH_SPEC="torch" test` for the platform's default build.
 TORCH_SPEC ?= torch==2.13.0
 
-.PHONY: venv test test-all train bench clean
+.PHONY: venv test test-all train bench bench-full clean
 
 venv: $(VENV)/.installed
 
@@ -28,3 +28,14 @@ clean:
 # The main job: train an LSTM on built-in sentiment data (a few minutes on 2 CPU cores).
 train: venv
 	$(PY) train.py cell=lstm task=sentiment
+
+# The quick speed and accuracy suites (a few minutes), checked against benchmarks/baseline.json.
+bench: venv
+	$(PY) scripts/benchmark.py bench=quick out_dir=bench-out/speed
+	$(PY) scripts/accuracy.py suite=quick out_dir=bench-out/accuracy
+	$(PY) scripts/check_regression.py compare bench-out/speed/results.json bench-out/accuracy/leaderboard.json
+
+# The full suites: the target shapes (speed) and every core cell on every task (accuracy, ~1 h).
+bench-full: venv
+	$(PY) scripts/benchmark.py bench=targets out_dir=bench-out/targets
+	$(PY) scripts/accuracy.py suite=full out_dir=bench-out/accuracy-full

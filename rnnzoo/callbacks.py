@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 import signal
 import threading
+import time
 
 import lightning as L
 import matplotlib.pyplot as plt
@@ -41,6 +42,26 @@ class HistogramLogger(L.Callback):
                 writer.add_histogram(f"weights/{name}", p.detach().float().cpu(), step)
             if p.grad is not None and torch.isfinite(p.grad).all():
                 writer.add_histogram(f"grads/{name}", p.grad.detach().float().cpu(), step)
+
+
+class ValidationHistory(L.Callback):
+    """Every validation's metrics with the step and the seconds since training started: the
+    learning curve ``results.json`` keeps (and the accuracy suite's time-to-threshold)."""
+
+    def __init__(self):
+        self.rows: list[dict] = []
+        self._started = None
+
+    def on_train_start(self, trainer, pl_module):
+        self._started = time.perf_counter()
+
+    def on_validation_end(self, trainer, pl_module):
+        if trainer.sanity_checking or self._started is None:
+            return
+        metrics = {k: float(v) for k, v in trainer.callback_metrics.items()
+                   if k.startswith("val/") and v.numel() == 1}
+        self.rows.append({"epoch": trainer.current_epoch, "step": trainer.global_step,
+                          "time_s": round(time.perf_counter() - self._started, 3), **metrics})
 
 
 class ExamplesLogger(L.Callback):

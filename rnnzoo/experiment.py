@@ -31,7 +31,7 @@ from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
 from omegaconf import DictConfig, OmegaConf
 
 from rnnzoo.callbacks import (ExamplesLogger, GracefulStop, HistogramLogger, LastCheckpoint,
-                              RandomState, RunInterrupted)
+                              RandomState, RunInterrupted, ValidationHistory)
 from rnnzoo.checkpoints import (CHECKPOINT_DIR, LAST, SafeCheckpointIO, load_checkpoint,
                                 resolve_resume, run_dir_of)
 from rnnzoo.config import ConfigError, validate_config
@@ -163,7 +163,8 @@ def train(cfg: DictConfig | dict[str, Any]) -> dict[str, Any]:
     every = (config.get("checkpoint") or {}).get("every_n_steps", 0)
     stop = GracefulStop(last)
     # LastCheckpoint after ModelCheckpoint: Lightning keeps checkpoint callbacks' order
-    callbacks = [checkpoint, LastCheckpoint(last, every), RandomState(), stop]
+    history = ValidationHistory()
+    callbacks = [checkpoint, LastCheckpoint(last, every), RandomState(), stop, history]
     if logger:
         callbacks += [HistogramLogger(logging_config.get("histogram_every_n_steps", 100)),
                       ExamplesLogger()]
@@ -197,6 +198,7 @@ def train(cfg: DictConfig | dict[str, Any]) -> dict[str, Any]:
         "faults": {"on_nonfinite": system.on_nonfinite, "skipped_steps": system.skipped_steps},
         "data": {"path": (config.get("data") or {}).get("path"), "skipped_rows": skipped_rows},
         "world_size": trainer.world_size,
+        "history": history.rows,
     })
     if trainer.is_global_zero:
         write_json(run_dir / "results.json", results)

@@ -1,9 +1,12 @@
 """The regression check: fresh benchmark results against the committed baseline.
 
-    python scripts/check_regression.py compare RESULTS.json [--baseline benchmarks/baseline.json]
-                                               [--tolerance 0.25] [--allow-missing]
-    python scripts/check_regression.py update RESULTS.json [--baseline benchmarks/baseline.json]
-                                               [--tolerance 0.25]
+    python scripts/check_regression.py compare RESULTS.json [MORE.json ...]
+                                       [--baseline benchmarks/baseline.json] [--tolerance 0.25] [--allow-missing]
+    python scripts/check_regression.py update RESULTS.json [MORE.json ...]
+                                       [--baseline benchmarks/baseline.json] [--tolerance 0.25]
+
+RESULTS files are the speed benchmark's results.json and the accuracy suite's leaderboard.json
+(give both to check both against one baseline).
 
 ``compare`` prints a table and exits 1 when a custom/torch time ratio got worse than the
 baseline's by more than the tolerance (25% by default), when an accuracy row fell below its
@@ -28,7 +31,8 @@ def main(argv: list[str] | None = None) -> int:
     compare = commands.add_parser("compare", help="check results against the baseline")
     update = commands.add_parser("update", help="refresh the baseline from results")
     for sub in (compare, update):
-        sub.add_argument("results", help="a results.json written by scripts/benchmark.py")
+        sub.add_argument("results", nargs="+", help="result files of scripts/benchmark.py "
+                         "(results.json) and scripts/accuracy.py (leaderboard.json)")
         sub.add_argument("--baseline", default=DEFAULT_BASELINE)
     compare.add_argument("--tolerance", type=float, default=None,
                          help="relative tolerance of the speed ratios (default: each check's own)")
@@ -37,10 +41,10 @@ def main(argv: list[str] | None = None) -> int:
     update.add_argument("--tolerance", type=float, default=regression.DEFAULT_TOLERANCE)
     args = parser.parse_args(argv)
 
-    rows = read_rows(args.results)
+    rows = [row for path in args.results for row in read_rows(path)]
     if args.command == "update":
         baseline = regression.update_baseline(regression.read_baseline(args.baseline), rows,
-                                              args.tolerance, source=args.results)
+                                              args.tolerance, source=" ".join(args.results))
         regression.write_baseline(args.baseline, baseline)
         print(f"{args.baseline}: {len(baseline['checks'])} checks")
         return 0

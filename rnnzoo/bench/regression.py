@@ -30,6 +30,8 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
+from rnnzoo.utils.io import write_json
+
 FORMAT = "rnnzoo-baseline/1"
 DEFAULT_TOLERANCE = 0.25
 #: the fields that identify a speed row (the configuration and the implementation)
@@ -169,7 +171,4 @@ def read_baseline(path) -> dict:
 
 
 def write_baseline(path, baseline: dict) -> Path:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(baseline, indent=2) + "\n")
-    return path
+    return write_json(path, baseline)

@@ -11,6 +11,8 @@ import json
 import math
 from collections import defaultdict
 from pathlib import Path
+
+from rnnzoo.utils.io import write_json
 from typing import Iterable
 
 #: what identifies one measured configuration (every implementation shares it)
@@ -37,17 +39,9 @@ def add_ratios(rows: list[dict], references: Iterable[str] = ("torch", "autograd
 
 
 # ---- JSON -----------------------------------------------------------------------------------
-def _clean(value):
-    if isinstance(value, float) and not math.isfinite(value):
-        return None  # JSON has no NaN
-    return value
-
-
-def write_json(path, rows: list[dict], meta: dict | None = None) -> Path:
-    path = Path(path)
-    payload = {"meta": meta or {}, "rows": [{k: _clean(v) for k, v in row.items()} for row in rows]}
-    path.write_text(json.dumps(payload, indent=2, sort_keys=False) + "\n")
-    return path
+def write_results(path, rows: list[dict], meta: dict | None = None) -> Path:
+    """A result file: ``{"meta": {...}, "rows": [...]}`` (written atomically, NaN as null)."""
+    return write_json(path, {"meta": meta or {}, "rows": rows})
 
 
 def read_rows(path) -> list[dict]:

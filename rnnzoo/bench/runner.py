@@ -31,6 +31,7 @@ from rnnzoo.bench import measure, report
 from rnnzoo.bench.flops import gate_blocks, gemm_flops
 from rnnzoo.layers.builder import TWINS
 from rnnzoo.cells import resolve_cell_name
+from rnnzoo.utils.io import write_text
 from rnnzoo.learning import native
 
 log = logging.getLogger(__name__)
@@ -213,10 +214,8 @@ def write_outputs(rows: list[dict], out_dir, meta: dict | None = None, plots: bo
     """results.json, results.md and (with ``plots``) time_per_token.png and ratio.png."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    files = {"json": report.write_json(out_dir / "results.json", rows, meta)}
-    markdown = out_dir / "results.md"
-    markdown.write_text(report.markdown_report(rows, meta) + "\n")
-    files["markdown"] = markdown
+    files = {"json": report.write_results(out_dir / "results.json", rows, meta),
+             "markdown": write_text(out_dir / "results.md", report.markdown_report(rows, meta) + "\n")}
     if plots:
         for path in report.plot(rows, out_dir):
             files[path.stem] = path

@@ -27,7 +27,7 @@ def test_add_ratios_pairs_rows_of_the_same_configuration():
 
 def test_json_round_trip_turns_nan_into_null(tmp_path):
     rows = [row("custom", 1.0, mem=math.nan)]
-    path = report.write_json(tmp_path / "r.json", rows, {"torch": "x"})
+    path = report.write_results(tmp_path / "r.json", rows, {"torch": "x"})
     data = json.loads(path.read_text())
     assert data["meta"] == {"torch": "x"}
     assert data["rows"][0]["peak_mem_mb"] is None
