@@ -13,10 +13,12 @@ ARG TORCH_INDEX_URL=https://download.pytorch.org/whl/cpu
 ENV PYTHONUNBUFFERED=1 MPLBACKEND=Agg
 WORKDIR /app
 
-RUN apt-get update && apt-get install -y --no-install-recommends make \
+# make for the Makefile; g++ builds the native time loops (rnnzoo/learning/native) on first use
+# (without it rnnzoo falls back to its Python loops, correct but slower).
+RUN apt-get update && apt-get install -y --no-install-recommends make g++ \
     && rm -rf /var/lib/apt/lists/*
 
-# Dependencies first, so code edits do not reinstall them.
+# The package before the rest (tests, configs, scripts), so edits there reuse the installed layer.
 COPY pyproject.toml README.md ./
 COPY rnnzoo ./rnnzoo
 RUN python -c "import torch" 2>/dev/null \
