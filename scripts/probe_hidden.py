@@ -42,7 +42,7 @@ from rnnzoo.analysis import probe_report as report
 from rnnzoo.utils.io import save_figure, write_json
 from rnnzoo.analysis.probes import (FEATURES, Clamp, clamp_effect, parse_unit, rank_units,
                                     run_stepwise, sample_with_clamp, text_features)
-from rnnzoo.analysis.quick_train import is_training_override, trained_model
+from rnnzoo.analysis.quick_train import parse_options, trained_model
 from rnnzoo.data.hangul import decompose_hangul
 from rnnzoo.data.text import Vocab
 
@@ -57,25 +57,16 @@ DEFAULTS = {
 }
 
 
+def _reader(default):
+    """How to read a key's text: as its default's type (strings for keys without one)."""
+    if isinstance(default, bool):
+        return lambda text: text.lower() in ("1", "true", "yes")
+    return type(default) if isinstance(default, (int, float)) else str
+
+
 def parse(argv: list[str]) -> tuple[dict, list[str]]:
     """key=value pairs into the options and the Hydra overrides for training."""
-    options, overrides = dict(DEFAULTS), []
-    for arg in argv:
-        key, sep, text = arg.partition("=")
-        if not sep:
-            raise SystemExit(f"expected key=value, got {arg!r}")
-        if is_training_override(key):
-            overrides.append(arg)
-        elif key not in DEFAULTS:
-            raise SystemExit(f"unknown key {key!r}; choose from {', '.join(DEFAULTS)} "
-                             "(or a Hydra override for training: a config group or a dotted key)")
-        elif isinstance(DEFAULTS[key], bool):
-            options[key] = text.lower() in ("1", "true", "yes")
-        elif isinstance(DEFAULTS[key], (int, float)):
-            options[key] = type(DEFAULTS[key])(text)
-        else:
-            options[key] = text
-    return options, overrides
+    return parse_options(argv, DEFAULTS, {key: _reader(value) for key, value in DEFAULTS.items()})
 
 
 def training_overrides(options: dict, extra: list[str]) -> list[str]:

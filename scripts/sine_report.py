@@ -31,7 +31,7 @@ from pathlib import Path
 
 import torch
 
-from rnnzoo.analysis.quick_train import is_training_override, trained_model
+from rnnzoo.analysis.quick_train import parse_options, trained_model
 from rnnzoo.analysis.sine_report import markdown, write_report
 from rnnzoo.analysis.sine_response import (damping, examples, frequency_sweep, network_predictor,
                                            noise_sweep)
@@ -55,23 +55,13 @@ TYPES = {"ckpt": str, "out_dir": str, "noise_std": float, "seq_len": int, "n": i
          "train_seed": int}
 
 
+def _floats(text: str) -> tuple[float, ...]:
+    return tuple(float(v) for v in text.split(",") if v)
+
+
 def parse(argv: list[str]) -> tuple[dict, list[str]]:
     """key=value pairs into the options and the Hydra overrides for training."""
-    options, overrides = dict(DEFAULTS), []
-    for arg in argv:
-        key, sep, text = arg.partition("=")
-        if not sep:
-            raise SystemExit(f"expected key=value, got {arg!r}")
-        if is_training_override(key):
-            overrides.append(arg)
-        elif key in LISTS:
-            options[key] = tuple(float(v) for v in text.split(",") if v)
-        elif key in TYPES:
-            options[key] = TYPES[key](text)
-        else:
-            raise SystemExit(f"unknown key {key!r}; choose from {', '.join(DEFAULTS)} "
-                             "(or a Hydra override for training: a config group or a dotted key)")
-    return options, overrides
+    return parse_options(argv, DEFAULTS, {**TYPES, **{key: _floats for key in LISTS}})
 
 
 def training_overrides(options: dict, extra: list[str]) -> list[str]:

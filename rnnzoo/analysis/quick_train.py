@@ -22,6 +22,24 @@ def is_training_override(key: str) -> bool:
     return "." in key or key.lstrip("+~") in GROUPS
 
 
+def parse_options(argv: list[str], defaults: dict, convert: dict) -> tuple[dict, list[str]]:
+    """A script's key=value arguments: its options (each value read by ``convert[key]``) and the
+    Hydra overrides it passes on to training (see :func:`is_training_override`)."""
+    options, overrides = dict(defaults), []
+    for arg in argv:
+        key, sep, text = arg.partition("=")
+        if not sep:
+            raise SystemExit(f"expected key=value, got {arg!r}")
+        if is_training_override(key):
+            overrides.append(arg)
+        elif key in convert:
+            options[key] = convert[key](text)
+        else:
+            raise SystemExit(f"unknown key {key!r}; choose from {', '.join(defaults)} "
+                             "(or a Hydra override for training: a config group or a dotted key)")
+    return options, overrides
+
+
 def train_run(run_dir: str | Path, overrides: list[str]) -> tuple[Path, dict]:
     """Train with ``overrides`` (Hydra syntax, e.g. "task=sine", "cell.hidden_size=32");
     returns the best checkpoint's path and the run's results."""

@@ -1,8 +1,6 @@
 """Gradient-flow measurements: the fit, the norms, the textbook orderings, explosion and clipping."""
-import importlib.util
 import json
 import math
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -10,8 +8,7 @@ import torch
 
 from rnnzoo.analysis.gradient_flow import (FlowConfig, LastStepRegressor, explosion_study,
                                            fit_rate, state_gradient_norms, vanishing_study)
-
-SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "gradient_flow.py"
+from tests.helpers import load_script
 
 
 @pytest.fixture(autouse=True)
@@ -91,9 +88,7 @@ def test_large_recurrent_gain_explodes_and_clipping_bounds_the_update():
 
 
 def test_script_writes_plots_json_and_tensorboard(tmp_path):
-    spec = importlib.util.spec_from_file_location("gradient_flow_cli", SCRIPT)
-    cli = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(cli)
+    cli = load_script("gradient_flow")
     result = cli.main([f"out_dir={tmp_path}", "cells=rnn_tanh,gru", "inits=default,orthogonal",
                        "seq_len=20", "batch=4", "train_steps=3", "explode_gains=1,2.5",
                        "explode_seq_len=10", "explode_train_steps=2", "hidden_size=8"])
@@ -108,9 +103,7 @@ def test_script_writes_plots_json_and_tensorboard(tmp_path):
 
 
 def test_script_rejects_unknown_keys():
-    spec = importlib.util.spec_from_file_location("gradient_flow_cli", SCRIPT)
-    cli = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(cli)
+    cli = load_script("gradient_flow")
     with pytest.raises(SystemExit, match="unknown key"):
         cli.parse(["hidden=3"])
     cfg, options = cli.parse(["forget_bias=1", "explode_gains=1,3", "study=explosion"])

@@ -1,7 +1,5 @@
 """Hidden-state probes: the text features, the ranking, the clamp, and the script end to end."""
-import importlib.util
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -13,8 +11,8 @@ from rnnzoo.data.text import Vocab
 from rnnzoo.models.factory import build_network
 from rnnzoo.tasks.char_lm import sample_text
 from rnnzoo.tasks.info import TaskInfo
+from tests.helpers import load_script
 
-SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "probe_hidden.py"
 TEXT = "def f(x):\n    return g(x, 'a(b', [1])  # it's\n\nclass C:\n    pass\n"
 
 
@@ -126,15 +124,8 @@ def test_clamp_effect_and_samples():
     assert sample_with_clamp(network, vocab, clamp=clamp, **kw) != free_sample
 
 
-def load_script():
-    spec = importlib.util.spec_from_file_location("probe_hidden_cli", SCRIPT)
-    cli = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(cli)
-    return cli
-
-
 def test_script_trains_probes_and_writes_files(tmp_path):
-    cli = load_script()
+    cli = load_script("probe_hidden")
     out = tmp_path / "probes"
     result = cli.main([f"out_dir={out}", "hidden_size=16", "max_chars=20000", "train_steps=4",
                        "task.seq_len=40", "task.batch_size=8", "logger=none", "chars=500",
@@ -159,7 +150,7 @@ def test_script_trains_probes_and_writes_files(tmp_path):
 
 
 def test_script_rejects_unknown_keys():
-    cli = load_script()
+    cli = load_script("probe_hidden")
     with pytest.raises(SystemExit, match="unknown key"):
         cli.parse(["hidden=3"])
     options, overrides = cli.parse(["chars=100", "baseline=false", "optimizer.lr=0.01"])

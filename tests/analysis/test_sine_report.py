@@ -1,16 +1,13 @@
 """The sine questions: each measurement on filters with known answers, and the script end to end."""
-import importlib.util
 import json
 import math
-from pathlib import Path
 
 import pytest
 import torch
 
 from rnnzoo.analysis.sine_response import (damping, frequency_sweep, network_predictor,
                                            noise_sweep, settling)
-
-SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "sine_report.py"
+from tests.helpers import load_script
 
 
 @pytest.fixture(autouse=True)
@@ -111,15 +108,8 @@ def test_network_predictor_runs_a_sine_network():
     assert predict(torch.randn(3, 7, 1)).shape == (3, 7, 1)
 
 
-def load_script():
-    spec = importlib.util.spec_from_file_location("sine_report_cli", SCRIPT)
-    cli = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(cli)
-    return cli
-
-
 def test_script_trains_measures_and_writes_files(tmp_path):
-    cli = load_script()
+    cli = load_script("sine_report")
     out = tmp_path / "report"
     result = cli.main([f"out_dir={out}", "hidden_size=8", "max_epochs=1", "task.num_train=256",
                        "task.num_eval=64", "task.seq_len=40", "logger=none", "freqs=0.5,1,2.5",
@@ -139,7 +129,7 @@ def test_script_trains_measures_and_writes_files(tmp_path):
 
 
 def test_script_rejects_unknown_keys():
-    cli = load_script()
+    cli = load_script("sine_report")
     with pytest.raises(SystemExit, match="unknown key"):
         cli.parse(["frequency=3"])
     options, overrides = cli.parse(["freqs=1,2", "tol=0.02", "optimizer=sgd"])

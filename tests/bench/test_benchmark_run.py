@@ -1,5 +1,4 @@
 """A tiny end-to-end benchmark run: every output file, every row key (no timing assertions)."""
-import importlib.util
 import json
 import subprocess
 import sys
@@ -9,6 +8,7 @@ import pytest
 from hydra import compose, initialize_config_dir
 
 from rnnzoo.bench import report, runner
+from tests.helpers import load_script
 
 ROOT = Path(__file__).resolve().parents[2]
 TINY = ["shapes=[[6,2,3,4]]", "min_run_time=0.001", "rounds=1", "gemm_reference=true"]
@@ -17,13 +17,6 @@ TINY = ["shapes=[[6,2,3,4]]", "min_run_time=0.001", "rounds=1", "gemm_reference=
 def config(*overrides):
     with initialize_config_dir(config_dir=str(ROOT / "conf"), version_base="1.3"):
         return compose("benchmark", overrides=list(overrides))
-
-
-def load_script():
-    spec = importlib.util.spec_from_file_location("benchmark", ROOT / "scripts" / "benchmark.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.mark.parametrize("preset", ["default", "targets", "quick", "linear_t", "scan"])
@@ -35,7 +28,7 @@ def test_presets_compose(preset):
 def test_tiny_run_writes_every_output(tmp_path):
     cfg = config(*TINY, "cells=[lstm,min_gru]", "impls=[custom,custom_py,autograd,torch]",
                  "modes=[forward,train]", "device=[cpu,cuda]")
-    files = load_script().benchmark(cfg, tmp_path)
+    files = load_script("benchmark").benchmark(cfg, tmp_path)
     assert {p.name for p in files.values()} == {"results.json", "results.md",
                                                 "time_per_token.png", "ratio.png"}
     data = json.loads((tmp_path / "results.json").read_text())

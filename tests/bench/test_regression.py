@@ -1,13 +1,10 @@
 """The regression check: speed ratios and accuracy rows against a baseline (synthetic data)."""
-import importlib.util
 import json
-from pathlib import Path
 
 import pytest
 
 from rnnzoo.bench import regression
-
-SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "check_regression.py"
+from tests.helpers import load_script
 
 
 def speed_row(ratio, impl="custom", cell="lstm", T=100):
@@ -82,15 +79,8 @@ def test_other_threads_or_shapes_do_not_match(baseline):
     assert statuses([other], baseline)[("lstm", "speed")] == "MISSING"
 
 
-def load_script():
-    spec = importlib.util.spec_from_file_location("check_regression", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def test_command_line(tmp_path, capsys):
-    cli = load_script()
+    cli = load_script("check_regression")
     base = tmp_path / "baseline.json"
     first = tmp_path / "first.json"
     first.write_text(json.dumps({"rows": [speed_row(1.0, impl="torch"), speed_row(1.1),

@@ -1,7 +1,4 @@
 """The numerical gradient check passes on every cell and layer, and catches a wrong gradient."""
-import importlib.util
-from pathlib import Path
-
 import pytest
 import torch
 from torch import nn
@@ -9,9 +6,9 @@ from torch import nn
 import rnnzoo
 from rnnzoo.cells import CELLS
 from rnnzoo.learning.gradcheck import gradient_check, sequence_loss
+from tests.helpers import load_script
 
 F64 = torch.float64
-SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "gradcheck.py"
 
 
 @pytest.mark.parametrize("name", sorted(CELLS))
@@ -90,9 +87,7 @@ def test_parameters_are_restored_exactly():
 
 
 def test_cli_prints_a_table_and_returns_status(capsys):
-    spec = importlib.util.spec_from_file_location("gradcheck_cli", SCRIPT)
-    cli = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(cli)
+    cli = load_script("gradcheck")
     assert cli.main(["rnn_relu", "gru", "--max-entries", "4"]) == 0
     out = capsys.readouterr().out
     assert "weight_hh" in out and "2/2 passed" in out

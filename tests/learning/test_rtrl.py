@@ -1,7 +1,4 @@
 """RTRL gives BPTT's gradient, for every parameter, and learns online."""
-import importlib.util
-from pathlib import Path
-
 import pytest
 import torch
 import torch.nn.functional as F
@@ -9,17 +6,10 @@ from torch import nn
 
 from rnnzoo.cells import CELLS
 from rnnzoo.learning.rtrl import RTRL, rtrl_sequence_gradients
+from tests.helpers import load_script
 
 F64 = torch.float64
 T, B, I, H, C = 7, 3, 2, 5, 3
-SCRIPTS = Path(__file__).resolve().parents[2] / "scripts"
-
-
-def load_script(name):
-    spec = importlib.util.spec_from_file_location(f"{name}_cli", SCRIPTS / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.fixture
