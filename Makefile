@@ -35,7 +35,7 @@ bench: venv
 	$(PY) scripts/accuracy.py suite=quick out_dir=bench-out/accuracy
 	$(PY) scripts/check_regression.py compare bench-out/speed/results.json bench-out/accuracy/leaderboard.json
 
-# The full suites: the target shapes (speed) and every core cell on every task (accuracy, ~1 h).
+# The full suites: the target shapes (speed) and every core cell on every task (accuracy, ~5 min of training).
 bench-full: venv
 	$(PY) scripts/benchmark.py bench=targets out_dir=bench-out/targets
 	$(PY) scripts/accuracy.py suite=full out_dir=bench-out/accuracy-full

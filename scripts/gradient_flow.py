@@ -1,6 +1,6 @@
 """Measure vanishing and exploding gradients: ||dL_T/ds_t|| against T - t, per cell and init.
 
-    python scripts/gradient_flow.py                                  # everything, ~30 s on CPU
+    python scripts/gradient_flow.py                                  # everything, ~40 s on CPU
     python scripts/gradient_flow.py out_dir=outputs/flow cells=rnn_tanh,lstm,gru inits=default
     python scripts/gradient_flow.py study=explosion explode_gains=1,2,3 max_norm=0.5
     python scripts/gradient_flow.py train_steps=0 forget_bias=1      # init only, LSTM forget bias 1
