@@ -3,7 +3,7 @@
     python scripts/check_regression.py compare RESULTS.json [MORE.json ...]
                                        [--baseline benchmarks/baseline.json] [--tolerance 0.25] [--allow-missing]
     python scripts/check_regression.py update RESULTS.json [MORE.json ...]
-                                       [--baseline benchmarks/baseline.json] [--tolerance 0.25]
+                                       [--baseline benchmarks/baseline.json] [--tolerance 0.25] [--prune]
 
 RESULTS files are the speed benchmark's results.json and the accuracy suite's leaderboard.json
 (give both to check both against one baseline).
@@ -11,7 +11,8 @@ RESULTS files are the speed benchmark's results.json and the accuracy suite's le
 ``compare`` prints a table and exits 1 when a custom/torch time ratio got worse than the
 baseline's by more than the tolerance (25% by default), when an accuracy row fell below its
 baseline minus its tolerance, or when a baseline row is missing from the results. ``update``
-adds or refreshes the baseline's checks from a result file and keeps the others.
+adds or refreshes the baseline's checks from result files and keeps the others (``--prune``:
+drops the checks of the same kind, speed or accuracy, that the results no longer have).
 See rnnzoo/bench/regression.py for the format.
 """
 from __future__ import annotations
@@ -39,12 +40,15 @@ def main(argv: list[str] | None = None) -> int:
     compare.add_argument("--allow-missing", action="store_true",
                          help="do not fail on baseline rows absent from the results")
     update.add_argument("--tolerance", type=float, default=regression.DEFAULT_TOLERANCE)
+    update.add_argument("--prune", action="store_true",
+                        help="drop checks of the results' kinds that the results no longer have")
     args = parser.parse_args(argv)
 
     rows = [row for path in args.results for row in read_rows(path)]
     if args.command == "update":
         baseline = regression.update_baseline(regression.read_baseline(args.baseline), rows,
-                                              args.tolerance, source=" ".join(args.results))
+                                              args.tolerance, source=" ".join(args.results),
+                                              prune=args.prune)
         regression.write_baseline(args.baseline, baseline)
         print(f"{args.baseline}: {len(baseline['checks'])} checks")
         return 0

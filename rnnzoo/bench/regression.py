@@ -115,8 +115,9 @@ def format_outcomes(outcomes: list[Outcome]) -> str:
     widths = [max(len(str(x)) for x in column) for column in zip(header, *lines)]
     render = lambda cells: "  ".join(str(x).ljust(w) for x, w in zip(cells, widths)).rstrip()
     out = [render(header), render(["-" * w for w in widths])] + [render(line) for line in lines]
-    failed = sum(o.failed for o in outcomes)
-    out.append(f"{len(outcomes)} checks, {failed} failed")
+    regressed = sum(o.status == "REGRESSED" for o in outcomes)
+    missing = sum(o.status == "MISSING" for o in outcomes)
+    out.append(f"{len(outcomes)} checks: {regressed} regressed, {missing} missing")
     return "\n".join(out)
 
 
@@ -146,12 +147,18 @@ def _identity(check: dict) -> str:
 
 
 def update_baseline(baseline: dict | None, rows: list[dict], tolerance: float = DEFAULT_TOLERANCE,
-                    source: str | None = None) -> dict:
+                    source: str | None = None, prune: bool = False) -> dict:
     """The baseline with the checks of ``rows`` added or refreshed; others are kept (so that
-    refreshing the speed rows keeps the accuracy checks, and the other way round)."""
+    refreshing the speed rows keeps the accuracy checks, and the other way round), unless
+    ``prune``: then the checks of a kind the rows have (speed, accuracy) but that none of them
+    matches are dropped (a renamed suite entry, a shape no longer measured)."""
     baseline = dict(baseline or {})
+    fresh = checks_from_rows(rows, tolerance)
     kept = {_identity(c): c for c in baseline.get("checks", [])}
-    for check in checks_from_rows(rows, tolerance):
+    if prune:
+        kinds, wanted = {c.get("kind") for c in fresh}, {_identity(c) for c in fresh}
+        kept = {k: c for k, c in kept.items() if c.get("kind") not in kinds or k in wanted}
+    for check in fresh:
         kept[_identity(check)] = check
     baseline.update({"format": FORMAT, "checks": list(kept.values()),
                      "updated": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")})

@@ -74,6 +74,12 @@ def test_refreshing_speed_rows_keeps_accuracy_checks(baseline):
     assert by_kind == {("speed", "lstm"): 1.5, ("speed", "gru"): 0.9, ("accuracy", "lstm"): 0.95}
 
 
+def test_pruning_drops_checks_the_results_no_longer_have(baseline):
+    refreshed = regression.update_baseline(baseline, [speed_row(1.5)], prune=True)
+    by_kind = {(c["kind"], c["key"]["cell"]): c["value"] for c in refreshed["checks"]}
+    assert by_kind == {("speed", "lstm"): 1.5, ("accuracy", "lstm"): 0.95}  # gru's speed row gone
+
+
 def test_other_threads_or_shapes_do_not_match(baseline):
     other = speed_row(1.1, T=1000)
     assert statuses([other], baseline)[("lstm", "speed")] == "MISSING"
