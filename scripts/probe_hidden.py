@@ -69,13 +69,6 @@ def parse(argv: list[str]) -> tuple[dict, list[str]]:
     return parse_options(argv, DEFAULTS, {key: _reader(value) for key, value in DEFAULTS.items()})
 
 
-def training_overrides(options: dict, extra: list[str]) -> list[str]:
-    return ["task=char_lm", f"cell={options['cell']}", f"cell.hidden_size={options['hidden_size']}",
-            f"task.max_epochs={options['max_epochs']}", f"trainer.max_steps={options['train_steps']}",
-            f"task.max_chars={options['max_chars']}", f"seed={options['train_seed']}",
-            "trainer.accelerator=cpu", *extra]
-
-
 def probe_text(options: dict, config: dict) -> tuple[str, str]:
     """The text to probe and where it came from."""
     if options["text"] is not None:
@@ -150,8 +143,9 @@ def main(argv: list[str] | None = None) -> dict:
     options, extra = parse(sys.argv[1:] if argv is None else argv)
     torch.set_num_threads(options["threads"])
     started = time.perf_counter()
+    corpus = [f"task.max_chars={options['max_chars']}"]
     network, info, config, out, ckpt, trained_here = trained_model(
-        options, training_overrides(options, extra), task="char_lm", report="probes")
+        options, [*corpus, *extra], task="char_lm", report="probes")
     vocab = Vocab.from_dict(info.artifacts["vocab"])
     jamo = bool(info.artifacts.get("jamo", False))
     text, source = probe_text(options, config)

@@ -64,18 +64,12 @@ def parse(argv: list[str]) -> tuple[dict, list[str]]:
     return parse_options(argv, DEFAULTS, {**TYPES, **{key: _floats for key in LISTS}})
 
 
-def training_overrides(options: dict, extra: list[str]) -> list[str]:
-    return ["task=sine", f"cell={options['cell']}", f"cell.hidden_size={options['hidden_size']}",
-            f"task.max_epochs={options['max_epochs']}", f"trainer.max_steps={options['train_steps']}",
-            f"seed={options['train_seed']}", "trainer.accelerator=cpu", *extra]
-
-
 def main(argv: list[str] | None = None) -> dict:
     options, extra = parse(sys.argv[1:] if argv is None else argv)
     torch.set_num_threads(options["threads"])
     started = time.perf_counter()
     network, info, config, out, ckpt, trained_here = trained_model(
-        options, training_overrides(options, extra), task="sine", report="sine_report")
+        options, extra, task="sine", report="sine_report")
 
     task = config["task"]
     train_range = tuple(task.get("train_freqs", SINE_FREQ_RANGES["train"]))

@@ -54,9 +54,18 @@ def train_run(run_dir: str | Path, overrides: list[str]) -> tuple[Path, dict]:
     return Path(best), results
 
 
-def trained_model(options: dict, training: list[str], *, task: str, report: str):
+def training_overrides(task: str, options: dict, extra: list[str]) -> list[str]:
+    """The small run's Hydra overrides: the task, the script's training options (``cell``,
+    ``hidden_size``, ``max_epochs``, ``train_steps``, ``train_seed``), then ``extra``."""
+    return [f"task={task}", f"cell={options['cell']}", f"cell.hidden_size={options['hidden_size']}",
+            f"task.max_epochs={options['max_epochs']}", f"trainer.max_steps={options['train_steps']}",
+            f"seed={options['train_seed']}", "trainer.accelerator=cpu", *extra]
+
+
+def trained_model(options: dict, extra: list[str], *, task: str, report: str):
     """What an analysis script works on: ``options["ckpt"]`` (the report goes inside its run
-    folder), or, with no checkpoint, a small run trained now with the ``training`` overrides.
+    folder), or, with no checkpoint, a small run trained now (:func:`training_overrides` with
+    the ``extra`` overrides).
 
     Returns (network, info, config, report folder, checkpoint path, the overrides trained with
     or None). A bad or foreign checkpoint stops the script with one line.
@@ -70,7 +79,7 @@ def trained_model(options: dict, training: list[str], *, task: str, report: str)
         stamp = datetime.now().strftime("%Y-%m-%d_%H-%M-%S")
         out = Path(options["out_dir"] or Path("outputs") / report / stamp)
         print(f"no ckpt given: training a small {task} model into {out / 'train'}", flush=True)
-        trained = training
+        trained = training_overrides(task, options, extra)
         ckpt, _ = train_run(out / "train", trained)
     try:
         network, info, config = load_trained(ckpt)

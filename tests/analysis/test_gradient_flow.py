@@ -11,15 +11,6 @@ from rnnzoo.analysis.gradient_flow import (FlowConfig, LastStepRegressor, explos
 from tests.helpers import load_script
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Small recurrent steps run fastest on one thread (and the script sets one)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def test_fit_rate_recovers_a_geometric_decay():
     distance = np.arange(40)
     norms = 3.0 * 0.8 ** distance

@@ -16,14 +16,6 @@ from tests.helpers import load_script
 TEXT = "def f(x):\n    return g(x, 'a(b', [1])  # it's\n\nclass C:\n    pass\n"
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def values_at(text, feature, marker):
     """The feature's value right after reading each character of the first ``marker``."""
     start = text.index(marker)

@@ -10,14 +10,6 @@ from rnnzoo.analysis.sine_response import (damping, frequency_sweep, network_pre
 from tests.helpers import load_script
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def smoother(a: float):
     """The exponential smoother y_t = a y_{t-1} + (1 - a) x_t from y_{-1} = 0."""
     def predict(x):
