@@ -157,8 +157,17 @@ def machine_facts(cfg) -> dict:
 
 
 def run_benchmark(cfg) -> list[dict]:
-    """Measure every configuration of ``cfg`` (see conf/benchmark.yaml); returns the rows."""
+    """Measure every configuration of ``cfg`` (see conf/benchmark.yaml); returns the rows.
+    Runs with ``cfg.threads`` torch threads and gives the caller back its own count."""
+    previous = torch.get_num_threads()
     torch.set_num_threads(int(cfg.threads))
+    try:
+        return _measure_all(cfg)
+    finally:
+        torch.set_num_threads(previous)
+
+
+def _measure_all(cfg) -> list[dict]:
     threads = int(cfg.threads)
     allocator = set_allocator(str(cfg.get("allocator", "default")))
     impls = _as_list(cfg.impls)

@@ -57,11 +57,11 @@ class RecurrentCell(nn.Module):
     def _parameter(self, *shape: int) -> nn.Parameter:
         return nn.Parameter(torch.empty(*shape, **self._factory))
 
-    def _standard_parameters(self, recurrent_shape: tuple[int, ...] | None = None) -> None:
+    def _standard_parameters(self) -> None:
         """weight_ih, weight_hh, bias_ih, bias_hh with torch.nn's names and shapes."""
         rows = self.blocks * self.hidden_size
         self.weight_ih = self._parameter(rows, self.input_size)
-        self.weight_hh = self._parameter(*(recurrent_shape or (rows, self.hidden_size)))
+        self.weight_hh = self._parameter(rows, self.hidden_size)
         if self.bias:
             self.bias_ih = self._parameter(rows)
             self.bias_hh = self._parameter(rows)

@@ -6,6 +6,7 @@ the explicit-BPTT fast path by default (``fast=False``: the plain autograd loop)
 """
 from __future__ import annotations
 
+from rnnzoo.cells.rnn import NONLINEARITIES
 from rnnzoo.layers.stack import RecurrentStack
 
 
@@ -16,7 +17,7 @@ class RNN(RecurrentStack):
                  nonlinearity: str = "tanh", bias: bool = True, batch_first: bool = False,
                  dropout: float = 0.0, bidirectional: bool = False, device=None, dtype=None,
                  *, fast: bool = True):
-        if nonlinearity not in ("tanh", "relu", "sigmoid"):
+        if nonlinearity not in NONLINEARITIES:
             raise ValueError(
                 f"unknown nonlinearity {nonlinearity!r}; choose 'tanh', 'relu' or 'sigmoid'")
         self.nonlinearity = nonlinearity

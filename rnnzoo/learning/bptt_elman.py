@@ -87,7 +87,7 @@ class ElmanBPTT(torch.autograd.Function):
                                                steps.batch_sizes, steps.reverse,
                                                NATIVE_CODE[nonlinearity])
         ctx.save_for_backward(outputs, h0, weight_hh)
-        ctx.steps, ctx.nonlinearity, ctx.has_bias = steps, nonlinearity, bias is not None
+        ctx.steps, ctx.nonlinearity = steps, nonlinearity
         return outputs, h_n
 
     @staticmethod
@@ -104,7 +104,7 @@ class ElmanBPTT(torch.autograd.Function):
                 weight_hh.contiguous(), steps.batch_sizes, steps.reverse,
                 NATIVE_CODE[ctx.nonlinearity])
         grad_bias = grad_weight = None
-        if ctx.has_bias and ctx.needs_input_grad[1]:
+        if ctx.needs_input_grad[1]:  # False when there is no bias
             grad_bias = delta.sum(0)
         if ctx.needs_input_grad[3]:
             grad_weight = recurrent_weight_grad(delta, outputs, h0, steps)

@@ -100,7 +100,7 @@ class GRUBPTT(torch.autograd.Function):
             outputs, h_n, gates = loops.gru_forward(x_proj.contiguous(), bias_ih, h0.contiguous(),
                                                     w_t, bias_hh, steps.batch_sizes, steps.reverse)
         ctx.save_for_backward(outputs, gates, h0, weight_hh)
-        ctx.steps, ctx.has_bias = steps, bias_hh is not None
+        ctx.steps = steps
         return outputs, h_n
 
     @staticmethod
@@ -118,8 +118,8 @@ class GRUBPTT(torch.autograd.Function):
         grad_weight = grad_bias_ih = grad_bias_hh = None
         if ctx.needs_input_grad[3]:
             grad_weight = recurrent_weight_grad(grad_s, outputs, h0, steps)
-        if ctx.has_bias and ctx.needs_input_grad[1]:
+        if ctx.needs_input_grad[1]:  # False when there is no bias
             grad_bias_ih = grad_x_proj.sum(0)
-        if ctx.has_bias and ctx.needs_input_grad[4]:
+        if ctx.needs_input_grad[4]:
             grad_bias_hh = grad_s.sum(0)
         return grad_x_proj, grad_bias_ih, grad_h0, grad_weight, grad_bias_hh, None

@@ -98,7 +98,7 @@ class LSTMBPTT(torch.autograd.Function):
                                         c0.contiguous(), w_t, steps.batch_sizes, steps.reverse)
         outputs, h_n, c_n, gates, cells, tanh_cells = result
         ctx.save_for_backward(outputs, gates, cells, tanh_cells, h0, c0, weight_hh)
-        ctx.steps, ctx.has_bias = steps, bias is not None
+        ctx.steps = steps
         return outputs, h_n, c_n
 
     @staticmethod
@@ -115,7 +115,7 @@ class LSTMBPTT(torch.autograd.Function):
                 cells, tanh_cells, c0.contiguous(), weight_hh.contiguous(), steps.batch_sizes,
                 steps.reverse)
         grad_bias = grad_weight = None
-        if ctx.has_bias and ctx.needs_input_grad[1]:
+        if ctx.needs_input_grad[1]:  # False when there is no bias
             grad_bias = grad_gates.sum(0)
         if ctx.needs_input_grad[4]:
             grad_weight = recurrent_weight_grad(grad_gates, outputs, h0, steps)

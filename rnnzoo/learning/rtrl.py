@@ -45,7 +45,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from rnnzoo.cells.gru import GRUCell
-from rnnzoo.cells.rnn import ElmanCell
+from rnnzoo.cells.rnn import NONLINEARITIES, ElmanCell
 from rnnzoo.learning.bptt_elman import slope_from_output
 
 StepTerms = tuple[Tensor, Tensor, Tensor, Tensor]  # h_t, J_t (B,H,H), c_ih (B,G,H), c_hh (B,G,H)
@@ -55,7 +55,7 @@ def elman_terms(cell: nn.Module, x: Tensor, h_prev: Tensor) -> StepTerms:
     """One Elman step and its RTRL terms: h_t = f(W_ih x + b_ih + W_hh h_{t-1} + b_hh)."""
     u = F.linear(x, cell.weight_ih, cell.bias_ih) + F.linear(h_prev, cell.weight_hh, cell.bias_hh)
     nonlinearity = getattr(cell, "nonlinearity", "tanh")
-    h = {"tanh": torch.tanh, "relu": torch.relu, "sigmoid": torch.sigmoid}[nonlinearity](u)
+    h = NONLINEARITIES[nonlinearity](u)
     slope = slope_from_output(h, nonlinearity)  # f'(u_t), (B, H)
     jacobian = slope.unsqueeze(2) * cell.weight_hh  # diag(f') W_hh, (B, H, H)
     coefficient = slope.unsqueeze(1)  # (B, 1, H): one block

@@ -133,7 +133,8 @@ def tbptt(model: nn.Module, inputs: Tensor, targets: Tensor,
     for index, window in enumerate(tbptt_windows(length, k1, k2)):
         head_out, carried = run(window.start, window.carry, stored)
         tail_out, final = run(window.carry, window.stop, carried)
-        outputs = torch.cat(head_out + tail_out, time_dim)  # steps [start, stop)
+        parts = head_out + tail_out  # steps [start, stop); one part when k1 == k2: no copy
+        outputs = parts[0] if len(parts) == 1 else torch.cat(parts, time_dim)
         injected = outputs.narrow(time_dim, window.errors - window.start, window.stop - window.errors)
         loss = loss_fn(head(injected), targets.narrow(time_dim, window.errors, window.stop - window.errors))
         backward(loss)

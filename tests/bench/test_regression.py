@@ -68,16 +68,14 @@ def test_missing_rows(baseline):
     assert result[("lstm", "speed")] == "ok"
 
 
-def test_refreshing_speed_rows_keeps_accuracy_checks(baseline):
-    refreshed = regression.update_baseline(baseline, [speed_row(1.5)])
+@pytest.mark.parametrize("prune, expected", [
+    (False, {("speed", "lstm"): 1.5, ("speed", "gru"): 0.9, ("accuracy", "lstm"): 0.95}),
+    (True, {("speed", "lstm"): 1.5, ("accuracy", "lstm"): 0.95}),  # gru's speed row gone
+])
+def test_refreshing_speed_rows_keeps_accuracy_checks(baseline, prune, expected):
+    refreshed = regression.update_baseline(baseline, [speed_row(1.5)], prune=prune)
     by_kind = {(c["kind"], c["key"]["cell"]): c["value"] for c in refreshed["checks"]}
-    assert by_kind == {("speed", "lstm"): 1.5, ("speed", "gru"): 0.9, ("accuracy", "lstm"): 0.95}
-
-
-def test_pruning_drops_checks_the_results_no_longer_have(baseline):
-    refreshed = regression.update_baseline(baseline, [speed_row(1.5)], prune=True)
-    by_kind = {(c["kind"], c["key"]["cell"]): c["value"] for c in refreshed["checks"]}
-    assert by_kind == {("speed", "lstm"): 1.5, ("accuracy", "lstm"): 0.95}  # gru's speed row gone
+    assert by_kind == expected
 
 
 def test_other_threads_or_shapes_do_not_match(baseline):

@@ -12,14 +12,6 @@ F64 = torch.float64
 T, B, I, H, C = 7, 3, 2, 5, 3
 
 
-@pytest.fixture
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def ce(logits, target):
     return F.cross_entropy(logits, target, reduction="sum")
 

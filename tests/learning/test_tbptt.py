@@ -155,14 +155,6 @@ def test_overlapping_windows_with_a_layer_and_its_state(cell):
     assert_same_grads(got, expected)
 
 
-@pytest.fixture
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def echo_task(length, batch, delay, seed):
     """Random bits in, the bit from ``delay`` steps earlier out: needs memory of ``delay``."""
     g = torch.Generator().manual_seed(seed)

@@ -47,6 +47,7 @@ def test_char_lm_ddp_splits_the_streams(tmp_path):
                f"run_dir={tmp_path / 'ddp'}")
     assert done.returncode == 0, done.stderr[-2000:]
     one, two = metrics(tmp_path / "single"), metrics(tmp_path / "ddp")
+    assert one and one.keys() == two.keys()
     for key in one:
         assert two[key] == pytest.approx(one[key], rel=1e-4), key
 

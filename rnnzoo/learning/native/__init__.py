@@ -30,7 +30,7 @@ SOURCE = Path(__file__).with_name("loops.cpp")
 DTYPES = (torch.float32, torch.float64)
 
 _lock = threading.Lock()
-_state = {"tried": False, "ops": None, "error": None}
+_state = {"tried": False, "ops": None}
 _enabled = os.environ.get("RNNZOO_NATIVE", "1").strip().lower() not in ("0", "false", "off", "no")
 
 
@@ -96,7 +96,6 @@ def _ops():
         try:
             build()
         except Exception as error:  # no compiler, no ninja, an unsupported platform ...
-            _state["error"] = error
             warnings.warn(f"rnnzoo: the native loops could not be built, so the Python loops "
                           f"run instead (same results, slower on the CPU): {error}",
                           RuntimeWarning, stacklevel=3)
