@@ -35,6 +35,7 @@ from rnnzoo.callbacks import (ExamplesLogger, GracefulStop, HistogramLogger, Las
 from rnnzoo.checkpoints import (CHECKPOINT_DIR, LAST, SafeCheckpointIO, load_checkpoint,
                                 resolve_resume, run_dir_of)
 from rnnzoo.config import ConfigError, validate_config
+from rnnzoo.config.schema import FILE_TASKS
 from rnnzoo.init import initialize
 from rnnzoo.models.factory import build_network
 from rnnzoo.tasks import task_class
@@ -46,7 +47,6 @@ from rnnzoo.utils.io import write_json
 NETWORK_KEYS = ("embedding_dim", "feed", "teacher_forcing")
 RUN_KEYS = ("name", "max_epochs", "max_steps")
 #: tasks that read the top-level ``data`` group (the user's own file)
-FILE_TASKS = ("sentiment", "char_lm")
 #: config keys a resumed run must share with its checkpoint (the rest may change: epochs, ...)
 RESUME_MUST_MATCH = ("cell.", "task.name", "task.seq_len", "task.embedding_dim", "task.jamo",
                      "task.batch_size", "loss.", "tbptt.", "optimizer.name", "scheduler.name",

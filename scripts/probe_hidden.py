@@ -39,7 +39,7 @@ import numpy as np
 import torch
 
 from rnnzoo.analysis import probe_report as report
-from rnnzoo.utils.io import save_figure, write_json
+from rnnzoo.utils.io import save_figure, write_json, write_text
 from rnnzoo.analysis.probes import (FEATURES, Clamp, clamp_effect, parse_unit, rank_units,
                                     run_stepwise, sample_with_clamp, text_features)
 from rnnzoo.analysis.quick_train import parse_options, trained_model
@@ -208,8 +208,7 @@ def main(argv: list[str] | None = None) -> dict:
                 f"from `{ckpt}`, over {len(text):,} characters of {source}.\n\n"
                 + report.ranking_markdown(ranking, baseline, bits) + "\n"
                 + report.clamp_markdown(clamp_result))
-    (out / "probes.md").write_text(markdown, encoding="utf-8")
-    written["probes.md"] = out / "probes.md"
+    written["probes.md"] = write_text(out / "probes.md", markdown)
 
     print(f"\n{len(text):,} characters of {source}; {bits:.3f} bits/char")
     for feature, ranked in ranking.items():

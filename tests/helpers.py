@@ -2,17 +2,15 @@
 import importlib.util
 from pathlib import Path
 
-from hydra import compose, initialize_config_dir
+from rnnzoo.config.compose import QUIET, compose_training
 
 ROOT = Path(__file__).resolve().parents[1]
-
-QUIET = ["trainer.enable_progress_bar=false", "trainer.enable_model_summary=false"]
 
 
 def make_config(tmp_path, *overrides, quiet=True):
     """The composed training config with ``overrides``, writing into ``tmp_path``."""
-    with initialize_config_dir(config_dir=str(ROOT / "conf"), version_base="1.3"):
-        return compose("train", overrides=[f"run_dir={tmp_path}", *(QUIET if quiet else []), *overrides])
+    return compose_training([f"run_dir={tmp_path}", *(QUIET if quiet else []), *overrides],
+                            ROOT / "conf")
 
 
 def load_script(name: str):

@@ -172,7 +172,7 @@ def shift_figure(effect: dict, clamp_label: str) -> Figure:
 
 def ranking_markdown(ranking: dict, baseline: dict | None = None, bits: float | None = None) -> str:
     """The ranking as a Markdown table (with the untrained twin's best |r| when given)."""
-    head = "| feature | top units (Pearson r) |" + (" untrained twin's best |r| |" if baseline else "")
+    head = "| feature | top units (Pearson r) |" + (" untrained twin's best \\|r\\| |" if baseline else "")
     lines = [head, "|---|---|" + ("---|" if baseline else "")]
     for feature, ranked in ranking.items():
         cells = ", ".join(f"`{u['unit']}` {u['r']:+.2f}" for u in ranked) or "(constant in this text)"

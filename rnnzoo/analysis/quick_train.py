@@ -9,10 +9,8 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 
-from hydra import compose, initialize_config_dir
+from rnnzoo.config.compose import QUIET, compose_training
 
-CONF = Path(__file__).resolve().parents[2] / "conf"
-QUIET = ["trainer.enable_progress_bar=false", "trainer.enable_model_summary=false"]
 #: config groups a script passes on to training as they are (``logger=none``, ``optimizer=sgd``)
 GROUPS = ("optimizer", "scheduler", "loss", "init", "trainer", "logger", "data", "experiment")
 
@@ -45,11 +43,7 @@ def train_run(run_dir: str | Path, overrides: list[str]) -> tuple[Path, dict]:
     returns the best checkpoint's path and the run's results."""
     from rnnzoo.experiment import train  # Lightning: imported only when a run is needed
 
-    if not CONF.is_dir():
-        raise FileNotFoundError(f"no config folder at {CONF}: run from a checkout of rnnzoo")
-    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
-        cfg = compose("train", overrides=[f"run_dir={run_dir}", *QUIET, *overrides])
-    results = train(cfg)
+    results = train(compose_training([f"run_dir={run_dir}", *QUIET, *overrides]))
     best = results["checkpoints"]["best"] or results["checkpoints"]["last"]
     return Path(best), results
 

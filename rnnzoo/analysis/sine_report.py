@@ -15,7 +15,7 @@ matplotlib.use("Agg")  # files only; never a window
 import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
-from rnnzoo.utils.io import save_figure, write_json  # noqa: E402
+from rnnzoo.utils.io import save_figure, write_json, write_text  # noqa: E402
 
 
 def frequency_figure(rows: list[dict], train_range: tuple[float, float], noise_std: float) -> Figure:
@@ -152,7 +152,6 @@ def write_report(out_dir: str | Path, result: dict) -> dict[str, Path]:
         "damping.png": save_figure(damping_figure(result["damping"]), out / "damping.png"),
         "example.png": save_figure(example_figure(result["examples"], tuple(c["train_range"])), out / "example.png"),
         "sine_report.json": write_json(out / "sine_report.json", result),
+        "sine_report.md": write_text(out / "sine_report.md", markdown(result)),
     }
-    (out / "sine_report.md").write_text(markdown(result), encoding="utf-8")
-    written["sine_report.md"] = out / "sine_report.md"
     return written

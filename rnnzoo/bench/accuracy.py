@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from rnnzoo.bench.report import markdown_table
+from rnnzoo.config.compose import QUIET, compose_training
 
 
 @dataclass(frozen=True)
@@ -71,26 +72,13 @@ def time_to_threshold(history: list[dict], entry: Entry) -> float | None:
     return None
 
 
-def compose_training(config_dir: Path, overrides: list[str]):
-    """The training config with ``overrides``, composed as train.py does — inside a running
-    Hydra app (scripts/accuracy.py, whose config folder it shares) or from scratch."""
-    from hydra import compose, initialize_config_dir
-    from hydra.core.global_hydra import GlobalHydra
-
-    if GlobalHydra.instance().is_initialized():
-        return compose("train", overrides=overrides)
-    with initialize_config_dir(config_dir=str(config_dir), version_base="1.3"):
-        return compose("train", overrides=overrides)
-
-
 def run_entry(entry: Entry, cell: str, suite: Suite, run_dir: Path, config_dir: Path) -> dict:
     """Train one (entry, cell) and return its accuracy row."""
     from rnnzoo.experiment import train
 
     overrides = [f"run_dir={run_dir}", f"cell={cell}", f"cell.impl={suite.impl}",
-                 "logger=none", "trainer.enable_progress_bar=false",
-                 "trainer.enable_model_summary=false", *suite.common, *entry.overrides]
-    results = train(compose_training(config_dir, overrides))
+                 "logger=none", *QUIET, *suite.common, *entry.overrides]
+    results = train(compose_training(overrides, config_dir))
     if entry.metric not in results:
         raise KeyError(f"{entry.name}: the run reported no {entry.metric} "
                        f"(it has {sorted(k for k in results if k.startswith('test/'))})")

@@ -30,13 +30,13 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
+from rnnzoo.bench.report import ROW_ID
 from rnnzoo.utils.io import write_json
 
 FORMAT = "rnnzoo-baseline/1"
 DEFAULT_TOLERANCE = 0.25
 #: the fields that identify a speed row (the configuration and the implementation)
-SPEED_KEY = ("cell", "impl", "mode", "device", "dtype", "T", "B", "I", "H", "layers",
-             "bidirectional", "threads", "allocator")
+SPEED_KEY = ROW_ID
 #: the fields that identify an accuracy row
 ACCURACY_KEY = ("task", "cell", "impl")
 

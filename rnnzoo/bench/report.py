@@ -17,10 +17,12 @@ from typing import Iterable
 
 #: what identifies one measured configuration (every implementation shares it)
 CONFIG_KEYS = ("cell", "device", "dtype", "T", "B", "I", "H", "layers", "bidirectional", "mode")
+#: what identifies one speed row: its configuration, implementation and how it was run
+ROW_ID = CONFIG_KEYS + ("impl", "threads", "allocator")
 #: the keys of one speed row
-SPEED_KEYS = CONFIG_KEYS + ("impl", "threads", "allocator", "median_ms", "iqr_ms", "min_ms", "runs",
-                            "tokens_per_s", "us_per_token", "gflops", "gemm_peak_gflops",
-                            "roofline_frac", "peak_mem_mb", "kb_per_token", "ratio_vs_torch")
+SPEED_KEYS = ROW_ID + ("median_ms", "iqr_ms", "min_ms", "runs", "tokens_per_s", "us_per_token",
+                       "gflops", "gemm_peak_gflops", "roofline_frac", "peak_mem_mb", "kb_per_token",
+                       "ratio_vs_torch")
 #: cells that torch.nn lacks, compared with their own sequential loop instead
 SCAN_CELLS = ("min_gru", "min_lstm")
 

@@ -149,6 +149,8 @@ TASKS = {
     "seq2seq_add": (Seq2SeqAddConfig, "seq2seq", "classes"),
     "digits": (DigitsConfig, "many_to_one", "classes"),
 }
+#: the tasks that read the user's file (data.path); the others make their own data
+FILE_TASKS = ("sentiment", "char_lm")
 
 
 # -- optimizer and scheduler -----------------------------------------------------------------

@@ -83,9 +83,10 @@ def _check_combinations(config: dict[str, Any], shape: str, target: str) -> None
     elif tbptt.get("k2"):
         raise ConfigError(f"tbptt.k2={tbptt['k2']}: needs tbptt.k1 (the steps between updates)")
     data = config.get("data") or {}
-    if data.get("path") and task["name"] not in ("sentiment", "char_lm"):
+    if data.get("path") and task["name"] not in schema.FILE_TASKS:
+        tasks = " and ".join(f"task={t}" for t in schema.FILE_TASKS)
         raise ConfigError(f"data.path={data['path']}: task {task['name']} makes its own data; "
-                          "data.path applies to task=sentiment and task=char_lm")
+                          f"data.path applies to {tasks}")
 
 
 def _processes(trainer: dict[str, Any]) -> int:
@@ -139,26 +140,22 @@ def _check_trainer(trainer: dict[str, Any]) -> None:
                      "trainer", check_keys=False)
 
 
-def _check_keys(node: dict[str, Any], cls, path: str) -> None:
+def _check_keys(node: dict[str, Any], cls, path: str, label: str | None = None) -> None:
+    """Every key of ``node`` is a field of ``cls``; ``path`` "" is the top level, ``label``
+    names the group in the message (default: its path)."""
     names = [f.name for f in dataclasses.fields(cls)]
     for key in node:
         if key not in names:
             where = f"{path}.{key}" if path else str(key)
-            group = f"a key of {path}" if path else "a config key"
+            group = f"a key of {label or path}" if path else "a config key"
             raise ConfigError(f"{where}: is not {group}{_did_you_mean(str(key), names)}; "
                               f"{'keys' if path else 'top-level keys'}: {', '.join(names)}")
 
 
 def _check_dataclass(node: dict[str, Any], cls, path: str, check_keys: bool = True) -> None:
     if check_keys:
-        where = path
-        if "name" in node and path in ("cell", "task", "optimizer", "scheduler", "logger"):
-            where = f"{path} ({node['name']})"
-        names = [f.name for f in dataclasses.fields(cls)]
-        for key in node:
-            if key not in names:
-                raise ConfigError(f"{path}.{key}: is not a key of {where}"
-                                  f"{_did_you_mean(str(key), names)}; keys: {', '.join(names)}")
+        named = "name" in node and path in ("cell", "task", "optimizer", "scheduler", "logger")
+        _check_keys(node, cls, path, label=f"{path} ({node['name']})" if named else None)
     for key, value in node.items():
         _check_field(value, _field(cls, key), f"{path}.{key}")
 
@@ -183,11 +180,11 @@ def _check_field(value: Any, spec, path: str) -> None:
         if not check(value):
             raise ConfigError(f"{path}={_show(value)}: {meta['why']}")
         return
-    bounds = [(meta.get("ge"), ">=", lambda v, b: v >= b), (meta.get("gt"), ">", lambda v, b: v > b),
-              (meta.get("le"), "<=", lambda v, b: v <= b), (meta.get("lt"), "<", lambda v, b: v < b)]
+    bounds = [(meta.get("ge"), lambda v, b: v >= b), (meta.get("gt"), lambda v, b: v > b),
+              (meta.get("le"), lambda v, b: v <= b), (meta.get("lt"), lambda v, b: v < b)]
     if not isinstance(value, (int, float)):
         return
-    for bound, _, ok in bounds:
+    for bound, ok in bounds:
         if bound is not None and not ok(value, bound):
             raise ConfigError(f"{path}={_show(value)}: {meta.get('why') or _describe_range(meta)}")
 
