@@ -8,7 +8,6 @@ import threading
 import time
 
 import lightning as L
-import matplotlib.pyplot as plt
 import numpy as np
 import torch
 from lightning.pytorch.callbacks import Checkpoint
@@ -77,7 +76,6 @@ class ExamplesLogger(L.Callback):
             writer.add_text(tag, text, step)
         for tag, figure in shown.get("figures", {}).items():
             writer.add_figure(tag, figure, step, close=True)
-            plt.close(figure)
 
 
 class LastCheckpoint(Checkpoint):

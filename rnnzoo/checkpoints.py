@@ -93,8 +93,7 @@ def run_dir_of(checkpoint: str | os.PathLike) -> Path | None:
 
 def load_trained(path: str | os.PathLike, map_location="cpu"):
     """(network in eval mode, TaskInfo, config) from an rnnzoo training checkpoint."""
-    from rnnzoo.models.factory import build_network
-    from rnnzoo.experiment import NETWORK_KEYS
+    from rnnzoo.models.factory import network_from_config
 
     checkpoint = load_checkpoint(path, map_location)
     payload = checkpoint.get("rnnzoo") if isinstance(checkpoint, dict) else None
@@ -102,8 +101,7 @@ def load_trained(path: str | os.PathLike, map_location="cpu"):
         raise CheckpointError(f"checkpoint '{path}' was not written by rnnzoo's training "
                               "(no rnnzoo config and task info inside)")
     config, info = payload["config"], TaskInfo(**payload["info"])
-    task = config["task"]
-    network = build_network(info, config["cell"], **{k: task[k] for k in NETWORK_KEYS if k in task})
+    network = network_from_config(info, config)
     prefix = "network."
     state = {k[len(prefix):]: v for k, v in checkpoint["state_dict"].items() if k.startswith(prefix)}
     try:

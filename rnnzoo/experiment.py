@@ -37,14 +37,13 @@ from rnnzoo.checkpoints import (CHECKPOINT_DIR, LAST, SafeCheckpointIO, load_che
 from rnnzoo.config import ConfigError, validate_config
 from rnnzoo.config.schema import FILE_TASKS
 from rnnzoo.init import initialize
-from rnnzoo.models.factory import build_network
+from rnnzoo.models.factory import NETWORK_KEYS, network_from_config
 from rnnzoo.tasks import task_class
 from rnnzoo.tasks.systems import SYSTEMS
 from rnnzoo.utils.distributed import ddp_strategy, is_ddp, process_rank
 from rnnzoo.utils.io import write_json
 
 #: task config keys that shape the network or the run, not the data module
-NETWORK_KEYS = ("embedding_dim", "feed", "teacher_forcing")
 RUN_KEYS = ("name", "max_epochs", "max_steps")
 #: tasks that read the top-level ``data`` group (the user's own file)
 #: config keys a resumed run must share with its checkpoint (the rest may change: epochs, ...)
@@ -83,21 +82,18 @@ def build_task(config: dict[str, Any]):
 
 
 def build_system(config: dict[str, Any], info):
-    task = config["task"]
-    network = build_network(info, config["cell"], **{k: task[k] for k in NETWORK_KEYS if k in task})
+    network = network_from_config(info, config)
     init = dict(config.get("init") or {"scheme": "default"})
     initialize(network, **init)
     options = {}
     truncation = config.get("tbptt") or {}
     if truncation.get("k1"):
-        if info.shape != "many_to_many":
-            raise ConfigError(f"tbptt applies to aligned many-to-many tasks, not {info.name} ({info.shape})")
         k1 = truncation["k1"]
         options["tbptt"] = (k1, truncation.get("k2") or k1)
-        # manual optimisation: the system clips, not the trainer
+        # manual optimisation: the system clips, not the trainer (see train())
         trainer = config["trainer"]
-        options["clip"] = (trainer.pop("gradient_clip_val", None),
-                           trainer.pop("gradient_clip_algorithm", "norm"))
+        options["clip"] = (trainer.get("gradient_clip_val"),
+                           trainer.get("gradient_clip_algorithm", "norm"))
     system = SYSTEMS[info.shape](network, info, loss=(config.get("loss") or {}).get("name"),
                                  optimizer=config["optimizer"], scheduler=config.get("scheduler"),
                                  **options)
@@ -169,6 +165,9 @@ def train(cfg: DictConfig | dict[str, Any]) -> dict[str, Any]:
         callbacks += [HistogramLogger(logging_config.get("histogram_every_n_steps", 100)),
                       ExamplesLogger()]
     trainer_config = dict(config["trainer"])
+    if getattr(system, "tbptt", None):  # Lightning refuses clipping under manual optimisation
+        for key in ("gradient_clip_val", "gradient_clip_algorithm"):
+            trainer_config.pop(key, None)
     if is_ddp(trainer_config.get("strategy")):
         trainer_config["strategy"] = ddp_strategy(trainer_config["strategy"], as_given, run_dir)
 
@@ -296,6 +295,3 @@ def print_summary(results: dict[str, Any]) -> None:
     lines.append(f"  {'results':<18} {Path(results['run_dir']) / 'results.json'}")
     print("\n".join(lines), flush=True)
 
-
-def count_parameters(module: torch.nn.Module) -> int:
-    return sum(p.numel() for p in module.parameters())

@@ -101,13 +101,11 @@ def neutral_start(corpus: str, after: int) -> int:
 
 def untrained_twin(network, info, config):
     """The same architecture, freshly initialised as the config says (seeded)."""
-    from rnnzoo.experiment import NETWORK_KEYS
     from rnnzoo.init import initialize
-    from rnnzoo.models.factory import build_network
+    from rnnzoo.models.factory import network_from_config
 
     torch.manual_seed(config.get("seed", 0))
-    task = config["task"]
-    twin = build_network(info, config["cell"], **{k: task[k] for k in NETWORK_KEYS if k in task})
+    twin = network_from_config(info, config)
     initialize(twin, **dict(config.get("init") or {"scheme": "default"}))
     return twin.eval()
 

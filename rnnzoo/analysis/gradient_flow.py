@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import copy
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -233,6 +233,3 @@ def _largest(values: list[float]) -> float:
     """The largest update, counting a non-finite one (a diverged step) as infinite."""
     return max((v if math.isfinite(v) else math.inf for v in values), default=math.nan)
 
-
-def curve_dict(curve: Curve) -> dict:
-    return asdict(curve)

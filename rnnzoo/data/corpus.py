@@ -15,7 +15,6 @@ import json
 import os
 import re
 import sysconfig
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,6 +24,7 @@ from rnnzoo.data.errors import DataError
 from rnnzoo.data.hangul import compose_hangul, decompose_hangul
 from rnnzoo.data.splits import contiguous_split
 from rnnzoo.data.text import Vocab
+from rnnzoo.utils.io import atomic_path
 
 __all__ = ["builtin_corpus", "decompose_hangul", "compose_hangul", "EncodedText",
            "open_text_file", "encode_text", "resolve_cache_dir"]
@@ -91,10 +91,6 @@ class EncodedText:
     def decode(self, ids) -> str:
         text = "".join(self.vocab.decode(ids))
         return compose_hangul(text) if self.jamo else text
-
-    @classmethod
-    def open(cls, path, **options) -> EncodedText:
-        return open_text_file(path, **options)
 
 
 def encode_text(text: str, *, jamo: bool = False) -> EncodedText:
@@ -170,7 +166,7 @@ def _encode_into_cache(source: Path, stem: Path, key: dict) -> EncodedText:
                         f"point ${CACHE_ENV} at a writable folder", source) from None
     header = {"descr": np.lib.format.dtype_to_descr(table.dtype), "fortran_order": False,
               "shape": (length,)}
-    with _atomic(stem.with_suffix(".npy"), "wb") as out:
+    with atomic_path(stem.with_suffix(".npy")) as tmp, open(tmp, "wb") as out:
         np.lib.format.write_array_header_1_0(out, header)
         written = 0
         for codes in _stream_code_points(source, key["jamo"]):
@@ -182,7 +178,7 @@ def _encode_into_cache(source: Path, stem: Path, key: dict) -> EncodedText:
             raise DataError("changed while it was being read; run again", source)
     meta = {"key": key, "length": length, "dtype": table.dtype.str, "npy_bytes": npy_bytes,
             "vocab": vocab.to_dict()}
-    with _atomic(stem.with_suffix(".json"), "w") as out:
+    with atomic_path(stem.with_suffix(".json")) as tmp, open(tmp, "w", encoding="utf-8") as out:
         json.dump(meta, out)
     _remove_stale(stem, key)
     return EncodedText(np.load(stem.with_suffix(".npy"), mmap_mode="r"), vocab, key["jamo"])
@@ -239,25 +235,6 @@ def _lookup_table(vocab: Vocab) -> np.ndarray:
         if len(char) == 1:
             table[ord(char)] = i
     return table
-
-
-class _atomic:
-    """Write to a temporary file beside ``target``; move it into place only when complete."""
-
-    def __init__(self, target: Path, mode: str):
-        self.target, self.mode = target, mode
-
-    def __enter__(self):
-        fd, self.tmp = tempfile.mkstemp(dir=self.target.parent, prefix=".tmp-")
-        self.file = os.fdopen(fd, self.mode, **({} if "b" in self.mode else {"encoding": "utf-8"}))
-        return self.file
-
-    def __exit__(self, kind, value, tb):
-        self.file.close()
-        if kind is None:
-            os.replace(self.tmp, self.target)
-        else:
-            os.unlink(self.tmp)
 
 
 def _remove_stale(stem: Path, key: dict) -> None:

@@ -59,12 +59,6 @@ class Vocab:
             counts.update(tokens)
         return cls.from_counts(counts, min_freq, max_size, specials)
 
-    @classmethod
-    def build_chars(cls, texts: Iterable[str], min_freq: int = 1,
-                    max_size: int | None = None, specials: Iterable[str] = ()) -> Vocab:
-        """A character vocabulary: every character is a token."""
-        return cls.build(texts, min_freq, max_size, specials)
-
     def __len__(self) -> int:
         return len(self.itos)
 

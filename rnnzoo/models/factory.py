@@ -11,6 +11,14 @@ from rnnzoo.models.networks import BagOfVectors, ManyToMany, ManyToOne, OneToMan
 from rnnzoo.tasks.info import TaskInfo
 
 BASELINE = "bow"  # the one-to-one baseline that stands in for a cell
+#: task config keys that shape the network (the rest configure the data)
+NETWORK_KEYS = ("embedding_dim", "feed", "teacher_forcing")
+
+
+def network_from_config(info: TaskInfo, config: dict[str, Any]) -> nn.Module:
+    """The network of a run's resolved config (its ``cell`` group and task keys)."""
+    task = config["task"]
+    return build_network(info, config["cell"], **{k: task[k] for k in NETWORK_KEYS if k in task})
 
 
 def build_network(info: TaskInfo, cell: dict[str, Any], *, embedding_dim: int = 32,

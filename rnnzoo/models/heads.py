@@ -16,9 +16,3 @@ def last_layer_final(state, num_layers: int, num_directions: int) -> Tensor:
     top = h_n.view(num_layers, num_directions, *h_n.shape[1:])[-1]  # (D, B, H)
     return torch.cat(list(top), dim=-1)
 
-
-def select_state(state, index: Tensor):
-    """Rows ``index`` of a carried state (for a batch smaller than the state's)."""
-    if isinstance(state, tuple):
-        return tuple(s[:, index] for s in state)
-    return state[:, index]

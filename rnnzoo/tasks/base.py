@@ -15,7 +15,6 @@ from torch.utils.data import DataLoader, Dataset
 
 from rnnzoo.tasks.info import TaskInfo
 from rnnzoo.tasks.loading import EpochSampler, ResumableLoader
-from rnnzoo.tasks.losses import IGNORE
 from rnnzoo.utils import inject
 
 
@@ -51,11 +50,6 @@ def pad_tokens(sequences: list[torch.Tensor], pad: int) -> tuple[torch.Tensor, t
     """Variable-length 1-D token tensors -> (B, T_max) padded batch and (B,) lengths."""
     lengths = torch.tensor([len(s) for s in sequences])
     return pad_sequence(sequences, batch_first=True, padding_value=pad), lengths
-
-
-def pad_targets(sequences: list[torch.Tensor]) -> torch.Tensor:
-    """Per-step class targets padded with the ignored index."""
-    return pad_sequence(sequences, batch_first=True, padding_value=IGNORE)
 
 
 class TaskData(L.LightningDataModule):

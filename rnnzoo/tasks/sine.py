@@ -30,8 +30,9 @@ class SineTask(GeneratedTask):
     def build(self):
         def make(split, n, seed):
             freqs = self.test_freqs if split == "test" else self.train_freqs
-            return TensorDictDataset.named(("x", "y", "freq"), noisy_sine(
-                n, self.seq_len, freq_range=freqs, noise_std=self.noise_std, seed=seed))
+            x, y, _ = noisy_sine(n, self.seq_len, freq_range=freqs, noise_std=self.noise_std,
+                                 seed=seed)  # each row's frequency: the batches do not need it
+            return TensorDictDataset(x=x, y=y)
 
         splits = self.generate(make)
         test = splits["test"].tensors
@@ -41,11 +42,6 @@ class SineTask(GeneratedTask):
             # echoing the noisy input scores the noise variance
             baselines={"test/mse": float(((test["x"] - test["y"]) ** 2).mean())})
         return splits, info
-
-    def collate(self, rows):
-        batch = super().collate(rows)
-        batch.pop("freq")
-        return batch
 
     @torch.no_grad()
     def examples(self, system):

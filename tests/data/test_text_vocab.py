@@ -50,7 +50,7 @@ def test_round_trip_through_json_and_a_weights_only_checkpoint():
 
 
 def test_character_vocabulary():
-    vocab = Vocab.build_chars(["abca", "b!"])
+    vocab = Vocab.build(["abca", "b!"])  # a string is a sequence of character tokens
     assert vocab.itos == ["<pad>", "<unk>", "a", "b", "!", "c"]
     assert vocab.encode("ab?") == [2, 3, 1]
     assert "".join(vocab.decode(vocab.encode("cab"))) == "cab"
