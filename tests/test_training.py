@@ -1,6 +1,7 @@
 """Every task with every core cell trains (a few steps), and the learning tests learn."""
 
 import pytest
+import torch
 
 from rnnzoo.experiment import train
 from tests.helpers import make_config
@@ -66,3 +67,15 @@ def test_truncated_bptt_k1_k2_in_training(tmp_path):
     assert results["test/bpc"] < 8  # trained, finite
     with pytest.raises(ValueError, match="tbptt applies to aligned many-to-many"):
         train(make_config(tmp_path / "bad", "task=adding", "tbptt.k1=5", "logger=none", *SMALL["adding"]))
+
+
+def test_truncated_bptt_steps_a_per_step_schedule_every_batch(tmp_path):
+    """Manual optimisation: the system steps the schedulers, each at its own interval."""
+    cfg = make_config(tmp_path, "task=char_lm", "cell=gru", "cell.hidden_size=8",
+                      "task.max_chars=20000", "task.seq_len=40", "task.batch_size=8",
+                      "tbptt.k1=20", "scheduler=cosine", "task.max_epochs=1", "logger=none")
+    results = train(cfg)
+    state = torch.load(results["checkpoints"]["last"], weights_only=True)["lr_schedulers"][0]
+    batches = int(20000 * 0.9 - 1) // 8 // 40
+    assert state["last_epoch"] == batches  # cosine steps once per training batch
+    assert state["_last_lr"][0] < 1e-6  # ... so one epoch anneals it to eta_min

@@ -74,20 +74,25 @@ class ManyToManySystem(RecurrentSystem):
             self._carried["train"] = result.state
         self.log("train/loss", result.mean_loss, on_step=True, on_epoch=True, prog_bar=True,
                  batch_size=x.shape[0])
+        self._step_schedulers("step")
 
     def on_train_epoch_end(self):
         super().on_train_epoch_end()
-        if self.tbptt is not None:  # manual optimisation: schedulers are ours to step
-            schedulers = self.lr_schedulers()
-            for scheduler in schedulers if isinstance(schedulers, list) else [schedulers]:
-                if scheduler is None:
-                    continue
-                if isinstance(scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau):
-                    value = self.trainer.callback_metrics.get(self.info.monitor)
-                    if value is not None:
-                        scheduler.step(value)
-                else:
-                    scheduler.step()
+        if self.tbptt is not None:
+            self._step_schedulers("epoch")
+
+    def _step_schedulers(self, interval: str) -> None:
+        """Under manual optimisation Lightning steps no scheduler: step those configured to
+        step every ``interval`` ("step": each training batch, "epoch"), as it would."""
+        for config in self.trainer.lr_scheduler_configs:
+            if config.interval != interval:
+                continue
+            if config.reduce_on_plateau:
+                value = self.trainer.callback_metrics.get(config.monitor)
+                if value is not None:
+                    config.scheduler.step(value)
+            else:
+                config.scheduler.step()
 
     def on_train_epoch_start(self):
         self._carried.pop("train", None)
