@@ -12,7 +12,7 @@ from typing import Any
 
 import torch
 
-from rnnzoo.data.labelled import read_labelled_file, stratified_split
+from rnnzoo.data.labelled import LabelledData, read_labelled_file
 from rnnzoo.data.sentiment import generate_sentiment
 from rnnzoo.data.text import Vocab, tokenize
 from rnnzoo.tasks.base import TaskData, pad_tokens
@@ -30,11 +30,13 @@ class SentimentTask(TaskData):
         self.num_samples, self.min_freq = num_samples, min_freq
         self.source = dict(source or {})
 
-    def _texts_and_labels(self):
+    def _data(self) -> LabelledData:
+        """The built-in sentences, or the user's file (``data.path``)."""
         path = self.source.get("path")
         if not path:
             pairs = generate_sentiment(self.num_samples, seed=self.seed)
-            return [t for t, _ in pairs], [BUILTIN_LABELS[y] for _, y in pairs], None, BUILTIN_LABELS
+            return LabelledData([t for t, _ in pairs], [BUILTIN_LABELS[y] for _, y in pairs],
+                                None, 0, list(BUILTIN_LABELS))
         data = read_labelled_file(
             path, format=self.source.get("format", "auto"),
             text_field=self.source.get("text_field", "text"),
@@ -42,15 +44,12 @@ class SentimentTask(TaskData):
             split_field=self.source.get("split_field"), labels=self.source.get("labels"),
             on_bad_rows=self.source.get("on_bad_rows", "error"))
         self.skipped = data.skipped
-        return data.texts, data.labels, data.splits, list(data.label_names)
+        return data
 
     def build(self):
-        texts, labels, given_splits, label_names = self._texts_and_labels()
-        label_ids = [label_names.index(y) for y in labels]
-        if given_splits is None:
-            parts = stratified_split(label_ids, (0.8, 0.1, 0.1), seed=self.seed)
-        else:
-            parts = [[i for i, s in enumerate(given_splits) if s == name] for name in ("train", "val", "test")]
+        data = self._data()
+        texts, label_ids, label_names = data.texts, data.label_ids, list(data.label_names)
+        parts = data.split_indices((0.8, 0.1, 0.1), self.seed)
         tokens = [tokenize(t) for t in texts]
         self.vocab = Vocab.build([tokens[i] for i in parts[0]], min_freq=self.min_freq)
         splits = {}
