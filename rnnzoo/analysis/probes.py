@@ -31,6 +31,7 @@ import torch
 from torch import Tensor, nn
 
 from rnnzoo.data.text import Vocab
+from rnnzoo.models.heads import zero_state
 from rnnzoo.tasks.char_lm import sample_text
 
 #: feature name -> what it measures (after reading character t)
@@ -175,10 +176,7 @@ class Recording:
 
 def state_kinds(rnn: nn.Module) -> tuple[str, ...]:
     """("h", "c") for a layer whose state is a pair (the LSTMs), else ("h",)."""
-    probe = torch.zeros(1, 1, rnn.input_size, dtype=next(rnn.parameters()).dtype)
-    with torch.no_grad():
-        _, state = rnn(probe)
-    return ("h", "c") if isinstance(state, tuple) else ("h",)
+    return ("h", "c") if isinstance(zero_state(rnn), tuple) else ("h",)
 
 
 def parse_unit(name: str, value: float) -> Clamp:
@@ -218,8 +216,7 @@ def run_stepwise(network: nn.Module, ids: list[int], *, clamp: Clamp | None = No
             raise ValueError(f"unit {clamp.unit} is outside 0 .. {rnn.hidden_size - 1}")
     x = torch.tensor([ids], device=next(network.parameters()).device)
     inputs = network.encoder(x)  # (1, T, E)
-    zeros = inputs.new_zeros(rnn.num_layers, 1, rnn.hidden_size)
-    state = _apply(clamp, (zeros, zeros.clone()) if len(kinds) == 2 else zeros, kinds)
+    state = _apply(clamp, zero_state(rnn), kinds)
     logits, recorded = [], {kind: [] for kind in kinds}
     for t in range(len(ids)):
         _, state = rnn(inputs[:, t:t + 1], state)

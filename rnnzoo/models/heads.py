@@ -2,7 +2,16 @@
 from __future__ import annotations
 
 import torch
-from torch import Tensor
+from torch import Tensor, nn
+
+
+def zero_state(rnn: nn.Module):
+    """A layer's all-zero initial state for one sequence: (h_0, c_0) for a layer whose state is
+    a pair (the LSTMs), else h_0; for rnnzoo's layers and torch.nn's alike."""
+    weight = next(rnn.parameters())
+    with torch.no_grad():  # the layer's own answer to one zero step gives the state's structure
+        _, state = rnn(weight.new_zeros(1, 1, rnn.input_size))
+    return tuple(map(torch.zeros_like, state)) if isinstance(state, tuple) else torch.zeros_like(state)
 
 
 def last_layer_final(state, num_layers: int, num_directions: int) -> Tensor:

@@ -19,6 +19,7 @@ from rnnzoo.data.corpus import builtin_corpus, encode_text, open_text_file
 from rnnzoo.data.errors import DataError
 from rnnzoo.data.hangul import compose_hangul, decompose_hangul
 from rnnzoo.data.text import Vocab
+from rnnzoo.models.heads import zero_state
 from rnnzoo.tasks.base import TaskData
 from rnnzoo.tasks.info import TaskInfo
 from rnnzoo.tasks.loading import EpochSampler, ResumableLoader
@@ -73,9 +74,7 @@ def sample_text(network, vocab: Vocab, *, prime: str = "\n", length: int = 200,
     ids = vocab.encode(list(decompose_hangul(prime) if jamo else prime)) or [vocab.unk_id]
     state = None
     if state_hook is not None:
-        zeros = torch.zeros(rnn.num_layers, 1, rnn.hidden_size, device=device)
-        _, shape = rnn(torch.zeros(1, 1, rnn.input_size, device=device))
-        state = hook((zeros, zeros.clone()) if isinstance(shape, tuple) else zeros)
+        state = hook(zero_state(rnn))
     out = []
     for step in range(len(ids) + length - 1):
         token = ids[step] if step < len(ids) else out[-1]
