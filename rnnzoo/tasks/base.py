@@ -84,13 +84,18 @@ class TaskData(L.LightningDataModule):
         self.setup()
         rank, world = self.world()
         dataset = self.splits[split]
+        sampler = EpochSampler(len(dataset), shuffle=shuffle, seed=self.seed, rank=rank, world=world)
+        return self._resumable(split, dataset, sampler, batch_size=self.batch_size,
+                               collate_fn=self.collate)
+
+    def _resumable(self, split: str, dataset, sampler, **options) -> DataLoader:
+        """The loader every task uses: it resumes mid-epoch, and in training it reads through
+        the fault injector (tests crash runs on purpose)."""
         if split == "train":
             dataset = inject.faulty_dataset(dataset)
-        sampler = EpochSampler(len(dataset), shuffle=shuffle, seed=self.seed, rank=rank, world=world)
         return ResumableLoader(dataset, sampler=sampler, progress=self._progress,
-                               batch_size=self.batch_size, collate_fn=self.collate,
                                num_workers=self.num_workers,
-                               persistent_workers=self.num_workers > 0)
+                               persistent_workers=self.num_workers > 0, **options)
 
     def world(self) -> tuple[int, int]:
         """(this process's rank, number of processes): (0, 1) outside a distributed run."""

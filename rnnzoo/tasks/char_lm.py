@@ -22,8 +22,7 @@ from rnnzoo.data.text import Vocab
 from rnnzoo.models.heads import zero_state
 from rnnzoo.tasks.base import TaskData
 from rnnzoo.tasks.info import TaskInfo
-from rnnzoo.tasks.loading import EpochSampler, ResumableLoader
-from rnnzoo.utils import inject
+from rnnzoo.tasks.loading import EpochSampler
 
 
 class StreamChunks(Dataset):
@@ -110,12 +109,11 @@ class CharLMTask(TaskData):
     def build(self):
         encoded = self._encoded()
         self.vocab = encoded.vocab
-        self.parts = dict(zip(("train", "val", "test"), encoded.split((0.9, 0.05, 0.05))))
-        splits = {name: StreamChunks(part, self.batch_size, self.seq_len)
-                  for name, part in self.parts.items()}
-        for name, chunks in splits.items():
-            if len(chunks) == 0:
-                self._too_short(name, len(self.parts[name]))
+        # the splits are the id arrays: each loader cuts its own streams from them
+        splits = dict(zip(("train", "val", "test"), encoded.split((0.9, 0.05, 0.05))))
+        for name, ids in splits.items():
+            if len(ids) - 1 < self.seq_len:  # not one chunk of (seq_len inputs, next characters)
+                self._too_short(name, len(ids))
         info = TaskInfo(
             name=self.name, shape="many_to_many", target="classes", input_size=len(self.vocab),
             output_size=len(self.vocab), tokens=True, pad_id=self.vocab.pad_id,
@@ -128,12 +126,9 @@ class CharLMTask(TaskData):
         # own streams, all chunks of them
         self.setup()
         rank, world = self.world()
-        chunks = StreamChunks(self.parts[split], self.batch_size * world, self.seq_len, rank, world)
-        dataset = inject.faulty_dataset(chunks) if split == "train" else chunks
-        return ResumableLoader(dataset, sampler=EpochSampler(len(chunks), shuffle=False),
-                               progress=self._progress, batch_size=None,
-                               num_workers=self.num_workers,
-                               persistent_workers=self.num_workers > 0)
+        chunks = StreamChunks(self.splits[split], self.batch_size * world, self.seq_len, rank, world)
+        return self._resumable(split, chunks, EpochSampler(len(chunks), shuffle=False),
+                               batch_size=None)
 
     def _too_short(self, split: str, length: int):
         share = {"train": "90%", "val": "5%", "test": "5%"}[split]
