@@ -116,17 +116,15 @@ def build_logger(config: dict[str, Any], run_dir: Path):
     raise ConfigError(f"logger={kind} is not a logger; choose one of: tensorboard, csv, none")
 
 
-def flat_hparams(config: dict[str, Any], prefix: str = "") -> dict[str, Any]:
-    """Config as flat key/value pairs that TensorBoard's HPARAMS tab accepts."""
+def flat_hparams(config: dict[str, Any]) -> dict[str, Any]:
+    """Config as flat key/value pairs that TensorBoard's HPARAMS tab accepts: numbers, flags and
+    strings as they are, other values as text, unset ones (None, {}) left out."""
     flat = {}
-    for key, value in config.items():
-        name = f"{prefix}{key}"
-        if isinstance(value, dict):
-            flat.update(flat_hparams(value, name + "/"))
-        elif isinstance(value, (bool, int, float, str)):
-            flat[name] = value
-        elif value is not None:
-            flat[name] = str(value)
+    for key, value in _flat(config, sep="/").items():
+        if isinstance(value, (bool, int, float, str)):
+            flat[key] = value
+        elif value is not None and value != {}:
+            flat[key] = str(value)
     return flat
 
 
@@ -239,11 +237,12 @@ def check_resume_config(config: dict[str, Any], path: Path) -> None:
                               "resume=<run folder> re-applies them)")
 
 
-def _flat(config: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+def _flat(config: dict[str, Any], prefix: str = "", sep: str = ".") -> dict[str, Any]:
+    """Nested dicts as one level of ``a.b.c`` keys (an empty dict stays a value)."""
     flat = {}
     for key, value in config.items():
         if isinstance(value, dict) and value:
-            flat.update(_flat(value, f"{prefix}{key}."))
+            flat.update(_flat(value, f"{prefix}{key}{sep}", sep))
         else:
             flat[f"{prefix}{key}"] = value
     return flat

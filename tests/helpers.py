@@ -1,10 +1,26 @@
-"""Shared test helpers: composing the real Hydra config as train.py does; loading a script."""
+"""Shared test helpers: the tasks and their small settings, composing the real Hydra config as
+train.py does, loading a script."""
 import importlib.util
 from pathlib import Path
 
+from rnnzoo.config import schema
 from rnnzoo.config.compose import QUIET, compose_training
 
 ROOT = Path(__file__).resolve().parents[1]
+
+#: every task, in the schema's order
+TASKS = list(schema.TASKS)
+SMALL = {  # shrink the data so a smoke run is quick
+    "sentiment": ["task.num_samples=300"],
+    "char_lm": ["task.max_chars=20000", "task.seq_len=20"],
+    "adding": ["task.num_train=128", "task.num_eval=64", "task.seq_len=10"],
+    "copy": ["task.num_train=128", "task.num_eval=64", "task.seq_len=5"],
+    "binary_add": ["task.num_train=128", "task.num_eval=64"],
+    "sine": ["task.num_train=128", "task.num_eval=64", "task.seq_len=20"],
+    "sine_gen": ["task.num_train=128", "task.num_eval=64", "task.seq_len=20"],
+    "seq2seq_add": ["task.num_train=128", "task.num_eval=64"],
+    "digits": [],
+}
 
 
 def make_config(tmp_path, *overrides, quiet=True):

@@ -1,24 +1,9 @@
 """Every task with every core cell trains (a few steps), and the learning tests learn."""
-
 import pytest
 import torch
 
 from rnnzoo.experiment import train
-from tests.helpers import make_config
-
-TASKS = ["sentiment", "char_lm", "adding", "copy", "binary_add", "sine", "sine_gen",
-         "seq2seq_add", "digits"]
-SMALL = {  # shrink the data so a smoke run is quick
-    "sentiment": ["task.num_samples=300"],
-    "char_lm": ["task.max_chars=20000", "task.seq_len=20"],
-    "adding": ["task.num_train=128", "task.num_eval=64", "task.seq_len=10"],
-    "copy": ["task.num_train=128", "task.num_eval=64", "task.seq_len=5"],
-    "binary_add": ["task.num_train=128", "task.num_eval=64"],
-    "sine": ["task.num_train=128", "task.num_eval=64", "task.seq_len=20"],
-    "sine_gen": ["task.num_train=128", "task.num_eval=64", "task.seq_len=20"],
-    "seq2seq_add": ["task.num_train=128", "task.num_eval=64"],
-    "digits": [],
-}
+from tests.helpers import SMALL, TASKS, make_config
 
 
 @pytest.mark.parametrize("cell", ["rnn", "lstm", "gru", "lstm_torch"])

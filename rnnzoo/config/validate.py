@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import functools
 import inspect
 import typing
 from typing import Any, Literal, Union
@@ -161,10 +162,15 @@ def _check_dataclass(node: dict[str, Any], cls, path: str, check_keys: bool = Tr
 
 
 # -- one value -------------------------------------------------------------------------------
-def _field(cls, name: str):
+@functools.cache
+def _fields(cls) -> dict[str, tuple[Any, Any]]:
+    """Each field's (type, rules) of a schema dataclass, resolved once per class."""
     hints = typing.get_type_hints(cls)
-    meta = next(f.metadata for f in dataclasses.fields(cls) if f.name == name)
-    return hints[name], meta
+    return {f.name: (hints[f.name], f.metadata) for f in dataclasses.fields(cls)}
+
+
+def _field(cls, name: str):
+    return _fields(cls)[name]
 
 
 def _check_field(value: Any, spec, path: str) -> None:

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import lightning  # noqa: F401  imported here, not under capsys: it binds a log handler to stderr
 import train
-from tests.helpers import ROOT
+from tests.helpers import QUIET as QUIET_RUN, ROOT
 
-QUIET = ["trainer.enable_progress_bar=false", "trainer.enable_model_summary=false", "logger=none"]
+QUIET = [*QUIET_RUN, "logger=none"]
 #: a run of a few seconds: 20 batches of 32 per epoch
 ADDING = ["task=adding", "task.num_train=640", "task.num_eval=64", "task.seq_len=10",
           "task.batch_size=32", "cell=gru", "cell.hidden_size=16"]

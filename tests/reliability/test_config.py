@@ -122,6 +122,10 @@ def test_validate_config_checks_each_group_directly(tmp_path):
 def test_help_cfg_and_hydra_overrides_still_work(capsys, tmp_path):
     code, out, _ = cli(capsys, "--help")
     assert code == 0 and "== Config ==" in out
+    for group in ["cell", "task", "optimizer", "scheduler", "loss", "init", "trainer", "logger",
+                  "experiment", "data"]:  # every config group and its options
+        assert f"{group}:" in out, group
+    assert "lstm_torch" in out and "sgd_momentum" in out
     code, out, _ = cli(capsys, "--cfg", "job", "cell=gru", "cell.hidden_size=7")
     assert code == 0 and "hidden_size: 7" in out and "name: gru" in out
     code, out, _ = cli(capsys, "--cfg", "hydra", "hydra.job.name=custom")

@@ -6,7 +6,7 @@ import json
 import pytest
 
 from tests.reliability.common import ADDING, QUIET, cli, metrics, results, run
-from tests.test_training import SMALL, TASKS
+from tests.helpers import SMALL, TASKS
 
 
 def installed(module: str) -> bool:
