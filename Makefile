@@ -25,11 +25,11 @@ test-all: venv
 clean:
 	rm -rf $(VENV) .pytest_cache
 
-# The main job: train an LSTM on built-in sentiment data (a few minutes on 2 CPU cores).
+# The main job: train an LSTM on built-in sentiment data (about 10 s on 2 CPU cores).
 train: venv
 	$(PY) train.py cell=lstm task=sentiment
 
-# The quick speed and accuracy suites (a few minutes), checked against benchmarks/baseline.json.
+# The quick speed and accuracy suites (about 2 minutes), checked against benchmarks/baseline.json.
 bench: venv
 	$(PY) scripts/benchmark.py bench=quick out_dir=bench-out/speed
 	$(PY) scripts/accuracy.py suite=quick out_dir=bench-out/accuracy
