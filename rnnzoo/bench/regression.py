@@ -30,6 +30,7 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
+from rnnzoo.bench import accuracy_check
 from rnnzoo.bench.report import ROW_ID
 from rnnzoo.utils.io import write_json
 
@@ -38,7 +39,7 @@ DEFAULT_TOLERANCE = 0.25
 #: the fields that identify a speed row (the configuration and the implementation)
 SPEED_KEY = ROW_ID
 #: the fields that identify an accuracy row
-ACCURACY_KEY = ("task", "cell", "impl")
+ACCURACY_KEY = accuracy_check.KEY
 
 
 @dataclass
@@ -85,7 +86,12 @@ def compare(rows: list[dict], baseline: dict, tolerance: float | None = None) ->
         if not found:
             outcomes.append(Outcome(check, "MISSING", None, limit_of(check)))
             continue
-        fresh, limit = float(found[-1]), limit_of(check)
+        fresh = float(found[-1])
+        if check.get("kind") == "accuracy":
+            status, limit = accuracy_check.judge(check, fresh)
+            outcomes.append(Outcome(check, status, fresh, limit))
+            continue
+        limit = limit_of(check)
         lower = check.get("better", "lower") == "lower"
         worse = fresh > limit if lower else fresh < limit
         better = fresh < check["value"] if lower else fresh > check["value"]
@@ -133,12 +139,9 @@ def checks_from_rows(rows: list[dict], tolerance: float = DEFAULT_TOLERANCE) -> 
                            "metric": "ratio_vs_torch", "value": row["ratio_vs_torch"],
                            "better": "lower", "tolerance": tolerance, "relative": True})
         elif row.get("kind") == "accuracy":
-            checks.append({"kind": "accuracy",
-                           "key": {k: row[k] for k in ACCURACY_KEY if k in row},
-                           "metric": row["metric"], "value": row["value"],
-                           "better": row.get("better", "higher"),
-                           "tolerance": row.get("tolerance", 0.0),
-                           "relative": row.get("relative", False)})
+            check = accuracy_check.check_from_row(row)
+            if check is not None:
+                checks.append(check)
     return checks
 
 
