@@ -11,6 +11,14 @@ the source, the torch build and the CPU, so a shared home directory on a mixed c
 When the build fails, rnnzoo warns once and keeps the Python loops; results agree either way.
 ``RNNZOO_NATIVE=0`` in the environment (or :func:`use_native` in code) turns it off;
 ``RNNZOO_NATIVE_FLAGS`` adds compiler flags (each set gets its own cached build).
+
+``RNNZOO_REQUIRE_NATIVE=1`` (CI sets it) makes a failed build an error instead: the first use
+(and every later one) raises :class:`NativeBuildError` with the compiler's message, so the
+native path cannot silently drop out of what is tested; the tests that need the native loops
+fail instead of skipping under it (:func:`required`).
+
+``python -m rnnzoo.learning.native`` builds the loops ahead of time (CI set-up, a new machine)
+and prints where they are cached and how long it took; it exits 1 when the build fails.
 """
 from __future__ import annotations
 
@@ -29,9 +37,19 @@ from torch import Tensor
 SOURCE = Path(__file__).with_name("loops.cpp")
 DTYPES = (torch.float32, torch.float64)
 
-_lock = threading.Lock()
-_state = {"tried": False, "ops": None}
+_lock = threading.RLock()  # reentrant: _ops holds it around build()
+_state = {"tried": False, "ops": None, "error": None}
 _enabled = os.environ.get("RNNZOO_NATIVE", "1").strip().lower() not in ("0", "false", "off", "no")
+_required = os.environ.get("RNNZOO_REQUIRE_NATIVE", "0").strip().lower() in ("1", "true", "on", "yes")
+
+
+class NativeBuildError(RuntimeError):
+    """The native loops failed to build while ``RNNZOO_REQUIRE_NATIVE=1`` demands them."""
+
+
+def required() -> bool:
+    """Whether ``RNNZOO_REQUIRE_NATIVE=1`` is set: a failed build raises instead of warning."""
+    return _required
 
 
 def _openmp() -> bool:
@@ -92,13 +110,21 @@ def build(verbose: bool = False):
 
 def _ops():
     if not _state["tried"]:
-        _state["tried"] = True
-        try:
-            build()
-        except Exception as error:  # no compiler, no ninja, an unsupported platform ...
-            warnings.warn(f"rnnzoo: the native loops could not be built, so the Python loops "
-                          f"run instead (same results, slower on the CPU): {error}",
-                          RuntimeWarning, stacklevel=3)
+        with _lock:  # another thread's first use waits for this build rather than skipping it
+            if not _state["tried"]:
+                try:
+                    build()
+                except Exception as error:  # no compiler, no ninja, an unsupported platform ...
+                    _state["error"] = error
+                    if not _required:
+                        warnings.warn(f"rnnzoo: the native loops could not be built, so the "
+                                      f"Python loops run instead (same results, slower on the "
+                                      f"CPU): {error}", RuntimeWarning, stacklevel=3)
+                _state["tried"] = True
+    if _state["ops"] is None and _required:
+        raise NativeBuildError(
+            f"RNNZOO_REQUIRE_NATIVE=1, but the native loops ({SOURCE}) could not be built: "
+            f"{_state['error']}") from _state["error"]
     return _state["ops"]
 
 
@@ -110,7 +136,11 @@ def loops_for(x: Tensor):
 
 
 def available() -> bool:
-    """Whether the native loops are enabled and built (building them if needed)."""
+    """Whether the native loops are enabled and built (building them if needed).
+
+    Under ``RNNZOO_REQUIRE_NATIVE=1`` a failed build raises :class:`NativeBuildError` here
+    rather than returning False.
+    """
     return _enabled and _ops() is not None
 
 
