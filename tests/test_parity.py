@@ -118,6 +118,14 @@ def test_unbatched_input(cell):
 from rnnzoo.learning import native  # noqa: E402
 
 
+def need_native():
+    """Skip without the native loops, except under RNNZOO_REQUIRE_NATIVE=1 (CI): then fail."""
+    if not native.available():  # under RNNZOO_REQUIRE_NATIVE=1 a failed build raises here
+        if native.required():
+            pytest.fail("RNNZOO_REQUIRE_NATIVE=1, but the native loops are turned off (RNNZOO_NATIVE=0)")
+        pytest.skip("native loops unavailable (RNNZOO_NATIVE=0, or the build failed: see the warning)")
+
+
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64], ids=["f32", "f64"])
 @pytest.mark.parametrize("cell,bidirectional,packed", list(itertools.product(
     ["rnn_tanh", "rnn_relu", "lstm", "gru"], [False, True], [False, True])))
@@ -135,8 +143,7 @@ def test_python_loops_parity(cell, bidirectional, packed, dtype):
 @pytest.mark.parametrize("bias", [True, False])
 def test_native_loops_match_python_loops(cell, bias):
     """Both loops on a longer packed batch in float64, outputs and every gradient."""
-    if not native.available():
-        pytest.skip("native loops unavailable (no compiler)")
+    need_native()
     model = rnnzoo.build_rnn(cell, I, H, bias=bias, num_layers=2, bidirectional=True,
                              dtype=torch.float64)
     x = torch.randn(40, 5, I, dtype=torch.float64, requires_grad=True)
@@ -152,8 +159,7 @@ def test_native_loops_match_python_loops(cell, bias):
 
 
 def test_native_loops_are_used_on_the_cpu():
-    if not native.available():
-        pytest.skip("native loops unavailable (no compiler)")
+    need_native()
     assert native.loops_for(torch.zeros(1)) is not None
     assert native.loops_for(torch.zeros(1, dtype=torch.float16)) is None
     with native.use_native(False):

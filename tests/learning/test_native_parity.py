@@ -1,0 +1,99 @@
+"""The native (C++) loops against the Python reference loops at benchmark-sized shapes, float64.
+
+tests/test_parity.py checks the native loops at H=5, where a step's rows never reach the
+threaded row split (loops.cpp's ``for_each_row`` splits a step only above RNNZOO_GRAIN = 8192
+elements) and the ``omp simd`` loops run mostly their remainders. Here B=64, H=128 on two
+threads: every LSTM/GRU step (64 rows x 4H) is split over both threads and the vector loops run
+full vectors. An Elman step is 64 x H = 8192 elements, exactly one grain, so the Elman cells
+also run at B=160 to reach their split.
+
+Each case runs one bidirectional layer (both directions) on a dense batch with an initial state
+and on a packed batch of unsorted variable lengths, and compares outputs, final states and the
+gradients of the input, the initial state and every parameter with the same Functions on the
+Python loops (``native.use_native(False)``) and with the autograd ``recur`` path
+(``impl="autograd"``), all to 1e-10.
+
+Under RNNZOO_REQUIRE_NATIVE=1 (CI) these tests fail, rather than skip, without the native loops.
+"""
+import pytest
+import torch
+from torch.nn.utils.rnn import pack_padded_sequence
+
+import rnnzoo
+from rnnzoo.learning import native
+
+T, I, H = 12, 32, 128
+TOL = dict(rtol=1e-10, atol=1e-10)
+CASES = [(cell, 64) for cell in ("rnn_tanh", "rnn_relu", "lstm", "gru")]
+CASES += [("rnn_tanh", 160), ("rnn_relu", 160)]  # Elman rows past one grain: the split runs
+
+
+def need_native():
+    """Skip without the native loops, except under RNNZOO_REQUIRE_NATIVE=1 (CI): then fail."""
+    if not native.available():  # under RNNZOO_REQUIRE_NATIVE=1 a failed build raises here
+        if native.required():
+            pytest.fail("RNNZOO_REQUIRE_NATIVE=1, but the native loops are turned off (RNNZOO_NATIVE=0)")
+        pytest.skip("native loops unavailable (RNNZOO_NATIVE=0, or the build failed: see the warning)")
+
+
+@pytest.fixture
+def two_threads():
+    """The threaded row split needs more than one thread; the thread count is restored after."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(2)
+    yield
+    torch.set_num_threads(threads)
+
+
+def run(model, x, lengths, hx):
+    """Outputs, final states and the gradients of x, hx and every parameter, for one loss."""
+    x = x.detach().requires_grad_()
+    hx = tuple(h.detach().requires_grad_() for h in hx)
+    inp = x if lengths is None else pack_padded_sequence(x, lengths, enforce_sorted=False)
+    out, state = model(inp, hx if len(hx) == 2 else hx[0])
+    flat = out.data if lengths is not None else out
+    states = list(state) if isinstance(state, tuple) else [state]
+    # a loss touching every output and state, with distinct weights so no gradient cancels
+    weights = torch.linspace(-1, 1, flat.numel(), dtype=flat.dtype).view_as(flat)
+    loss = (flat * weights).sum() + sum((s * s).sum() for s in states)
+    model.zero_grad(set_to_none=True)
+    loss.backward()
+    grads = [x.grad, *(h.grad for h in hx), *(p.grad for _, p in model.named_parameters())]
+    return [flat.detach(), *(s.detach() for s in states)], grads
+
+
+def max_error(a, b):
+    return max((x - y).abs().max().item() / (1 + y.abs().max().item()) for x, y in zip(a, b))
+
+
+@pytest.mark.parametrize("packed", [False, True], ids=["dense", "packed"])
+@pytest.mark.parametrize("cell,batch", CASES, ids=[f"{c}-B{b}" for c, b in CASES])
+def test_native_loops_match_python_and_autograd_at_benchmark_size(cell, batch, packed, two_threads):
+    need_native()
+    assert torch.get_num_threads() == 2
+    generator = torch.Generator().manual_seed(1)
+    model = rnnzoo.build_rnn(cell, I, H, bidirectional=True, dtype=torch.float64)
+    reference = rnnzoo.build_rnn(cell, I, H, bidirectional=True, dtype=torch.float64, impl="autograd")
+    reference.load_state_dict(model.state_dict())
+    x = torch.randn(T, batch, I, dtype=torch.float64, generator=generator)
+    # unsorted lengths from 1 to T, several rows at full length: the step sizes shrink unevenly
+    lengths = torch.randint(1, T + 1, (batch,), generator=generator)
+    lengths[::7] = T
+    lengths[1] = 1
+    hx = [torch.randn(2, batch, H, dtype=torch.float64, generator=generator)
+          for _ in range(2 if cell == "lstm" else 1)]
+    lengths = lengths if packed else None
+
+    assert native.loops_for(x) is not None  # the native loops do run below
+    values, grads = run(model, x, lengths, hx)
+    with native.use_native(False):
+        assert native.loops_for(x) is None
+        py_values, py_grads = run(model, x, lengths, hx)
+    ag_values, ag_grads = run(reference, x, lengths, hx)
+
+    for name, (ref_values, ref_grads) in {"python loops": (py_values, py_grads),
+                                          "autograd": (ag_values, ag_grads)}.items():
+        error = max_error([*values, *grads], [*ref_values, *ref_grads])
+        for a, b in zip([*values, *grads], [*ref_values, *ref_grads], strict=True):
+            torch.testing.assert_close(a, b, **TOL, msg=lambda m: f"native vs {name} "
+                                       f"(max scaled error {error:.2e}): {m}")
