@@ -169,12 +169,32 @@ def test_init_identity_is_the_irnn():
 
 @pytest.mark.parametrize("scheme", ["uniform", "normal", "zeros", "xavier", "orthogonal"])
 def test_init_schemes_change_weights_and_zero_biases(scheme):
-    model = rnnzoo.initialize(rnnzoo.GRU(I, H), scheme)
-    if scheme == "zeros":
-        assert all(torch.count_nonzero(p) == 0 for p in model.parameters())
-    assert torch.count_nonzero(model.bias_hh_l0) == 0
-    if scheme == "uniform":
-        assert model.weight_ih_l0.abs().max() <= 0.08
+    model = rnnzoo.GRU(I, H, num_layers=2)
+    before = copy.deepcopy(model.state_dict())
+    rnnzoo.initialize(model, scheme)
+    after = {k: v.detach() for k, v in model.state_dict().items()}
+    weights = [k for k in after if k.startswith("weight")]
+    assert len(weights) == 4
+    for key, value in after.items():
+        assert not torch.equal(value, before[key]), f"{key} kept its default initial values"
+        if key.startswith("bias"):
+            assert torch.count_nonzero(value) == 0, key
+    for key in weights:
+        w = after[key]
+        if scheme == "zeros":
+            assert torch.count_nonzero(w) == 0, key
+        elif scheme == "uniform":  # U(-0.08, 0.08), not torch's U(-1/sqrt(H), 1/sqrt(H)) = U(-0.25, 0.25)
+            assert 0.06 < w.abs().max() <= 0.08, key
+        elif scheme == "normal":  # N(0, 0.01^2)
+            assert 0.007 < w.std() < 0.013 and w.abs().max() < 0.06, key
+        elif scheme == "xavier":  # Glorot per gate block: U(-b, b), b = sqrt(6 / (fan_in + fan_out))
+            for block in w.chunk(3):
+                bound = (6 / sum(block.shape)) ** 0.5
+                assert 0.7 * bound < block.abs().max() <= bound, key
+        else:  # orthogonal per gate block: orthonormal rows, or columns where the block is tall
+            for block in w.chunk(3):
+                gram = block @ block.T if block.shape[0] <= block.shape[1] else block.T @ block
+                torch.testing.assert_close(gram, torch.eye(min(block.shape)), atol=1e-5, rtol=0)
 
 
 def test_init_default_changes_nothing_and_unknown_is_refused():
