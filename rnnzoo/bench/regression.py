@@ -1,26 +1,34 @@
-"""Compare a fresh result file with a committed baseline: the regression check for CI.
+"""Compare fresh benchmark results with baselines: the regression check for CI.
 
-A baseline is a list of *checks*. Each names the result row it applies to (``key``: fields the
-row must have with these values), the metric to read, the baseline value, which direction is
-better, and a tolerance::
+Two kinds of baseline, because speed and accuracy travel differently between machines:
 
-    {"format": "rnnzoo-baseline/1",
-     "checks": [
-       {"kind": "speed", "key": {"cell": "lstm", "impl": "custom", "mode": "train", "T": 100, ...},
-        "metric": "ratio_vs_torch", "value": 1.12, "better": "lower",
-        "tolerance": 0.25, "relative": true},
-       {"kind": "accuracy", "key": {"task": "copy", "cell": "lstm"},
-        "metric": "val/acc", "value": 0.97, "better": "higher",
-        "tolerance": 0.02, "relative": false}]}
+- **Accuracy** checks (``benchmarks/baseline.json``) hold for any machine: the suite's runs are
+  seeded, and a check judges the share of the gap to the trivial baseline that a result closes
+  (:mod:`rnnzoo.bench.accuracy_check`), not the last digits.
+- **Speed** checks are only ever compared with measurements *from the same machine*: a
+  custom/torch ratio measured side by side is stable on one machine but not across CPU models
+  (see :mod:`rnnzoo.bench.machine`). Each machine fingerprint has its own file,
+  ``benchmarks/machines/<fingerprint>.json``. A machine without one records it from its first
+  results and says so, without failing; the next run on that machine is judged against it.
 
-A check fails when the fresh value is worse than the limit: for ``better: lower``,
-value * (1 + tolerance) (relative) or value + tolerance (absolute); for ``better: higher``,
-value * (1 - tolerance) or value - tolerance. Speed checks compare the custom/torch time
-*ratio* measured within one run, never absolute times, so a baseline made on one machine
-holds on another. A check with no matching fresh row is MISSING, which fails unless allowed.
+A speed check per measured row, for every shape the baseline has:
 
-A fresh row gives the metric either as a field of that name (speed rows: ``ratio_vs_torch``)
-or as ``{"metric": name, "value": v}`` (accuracy rows: task, cell, metric, value, tolerance).
+- ``ratio_vs_torch`` of every custom row (relative tolerance :data:`DEFAULT_TOLERANCE`): catches
+  a slowdown of rnnzoo's own path, whatever the machine's load does to both;
+- ``median_ms`` of every row, torch's included (relative tolerance :data:`TIME_TOLERANCE`):
+  catches a slowdown that hits rnnzoo and torch alike (a lost thread, a debug build), which
+  the ratio cannot see. Wider, since absolute times carry the machine's noise.
+
+A check is::
+
+    {"kind": "speed", "key": {"cell": "lstm", "impl": "custom", "mode": "train", "T": 100, ...},
+     "metric": "ratio_vs_torch", "value": 1.12, "better": "lower", "tolerance": 0.25,
+     "relative": true}
+
+and fails (REGRESSED) when the fresh value is worse than value * (1 + tolerance) (relative) or
+value + tolerance (absolute). A check with no fresh row is MISSING (a failure) when the results
+measured its shape but not it (a cell or mode dropped), and "not run" when they did not measure
+its shape at all (the quick preset against a baseline that also has the headline shapes).
 """
 from __future__ import annotations
 
@@ -36,6 +44,10 @@ from rnnzoo.utils.io import write_json
 
 FORMAT = "rnnzoo-baseline/1"
 DEFAULT_TOLERANCE = 0.25
+#: relative tolerance of the absolute times (median_ms)
+TIME_TOLERANCE = 0.5
+#: where the per-machine speed baselines live
+MACHINES_DIR = "benchmarks/machines"
 #: the fields that identify a speed row (the configuration and the implementation)
 SPEED_KEY = ROW_ID
 #: the fields that identify an accuracy row
@@ -45,7 +57,7 @@ ACCURACY_KEY = accuracy_check.KEY
 @dataclass
 class Outcome:
     check: dict
-    status: str  # "ok", "REGRESSED", "MISSING", "improved"
+    status: str  # "ok", "REGRESSED", "MISSING", "improved", "not run"
     fresh: float | None
     limit: float | None
 
@@ -76,15 +88,16 @@ def limit_of(check: dict) -> float:
 
 
 def compare(rows: list[dict], baseline: dict, tolerance: float | None = None) -> list[Outcome]:
-    """Every baseline check against the fresh ``rows``; ``tolerance`` overrides the checks'
-    own (for relative checks only, i.e. the speed ratios)."""
+    """Every baseline check against the fresh ``rows``; ``tolerance`` overrides the speed
+    ratios' own."""
     outcomes = []
     for check in baseline.get("checks", []):
-        if tolerance is not None and check.get("relative", True):
+        if tolerance is not None and check.get("metric") == "ratio_vs_torch":
             check = {**check, "tolerance": tolerance}
         found = [metric_of(r, check["metric"]) for r in rows if matches(r, check)]
         if not found:
-            outcomes.append(Outcome(check, "MISSING", None, limit_of(check)))
+            status = "MISSING" if _shape_measured(rows, check) else "not run"
+            outcomes.append(Outcome(check, status, None, limit_of(check)))
             continue
         fresh = float(found[-1])
         if check.get("kind") == "accuracy":
@@ -98,6 +111,18 @@ def compare(rows: list[dict], baseline: dict, tolerance: float | None = None) ->
         status = "REGRESSED" if worse or math.isnan(fresh) else ("improved" if better else "ok")
         outcomes.append(Outcome(check, status, fresh, limit))
     return outcomes
+
+
+SHAPE = ("device", "dtype", "T", "B", "I", "H", "layers", "bidirectional")
+
+
+def _shape_measured(rows: list[dict], check: dict) -> bool:
+    """Whether the results measured the shape of a speed check (accuracy checks: always)."""
+    if check.get("kind") != "speed":
+        return True
+    shape = {k: check["key"].get(k) for k in SHAPE}
+    return any(r.get("kind", "speed") == "speed" and all(r.get(k) == v for k, v in shape.items())
+               for r in rows)
 
 
 def _key_text(key: dict) -> str:
@@ -121,23 +146,35 @@ def format_outcomes(outcomes: list[Outcome]) -> str:
     widths = [max(len(str(x)) for x in column) for column in zip(header, *lines)]
     render = lambda cells: "  ".join(str(x).ljust(w) for x, w in zip(cells, widths)).rstrip()
     out = [render(header), render(["-" * w for w in widths])] + [render(line) for line in lines]
-    regressed = sum(o.status == "REGRESSED" for o in outcomes)
-    missing = sum(o.status == "MISSING" for o in outcomes)
-    out.append(f"{len(outcomes)} checks: {regressed} regressed, {missing} missing")
+    count = lambda status: sum(o.status == status for o in outcomes)
+    out.append(f"{len(outcomes)} checks: {count('REGRESSED')} regressed, {count('MISSING')} missing, "
+               f"{count('not run')} not run (shapes this run did not measure)")
     return "\n".join(out)
 
 
+def speed_checks(row: dict, tolerance: float = DEFAULT_TOLERANCE,
+                 time_tolerance: float = TIME_TOLERANCE) -> list[dict]:
+    """A speed row's checks: its time, and its ratio to torch where it has one."""
+    key = {k: row.get(k) for k in SPEED_KEY}
+    checks = []
+    if row.get("median_ms") is not None:
+        checks.append({"kind": "speed", "key": key, "metric": "median_ms",
+                       "value": row["median_ms"], "better": "lower",
+                       "tolerance": time_tolerance, "relative": True})
+    if row.get("impl") != "torch" and row.get("ratio_vs_torch") is not None:
+        checks.append({"kind": "speed", "key": key, "metric": "ratio_vs_torch",
+                       "value": row["ratio_vs_torch"], "better": "lower",
+                       "tolerance": tolerance, "relative": True})
+    return checks
+
+
 def checks_from_rows(rows: list[dict], tolerance: float = DEFAULT_TOLERANCE) -> list[dict]:
-    """Baseline checks for a result file's rows: every non-torch speed row's ratio to torch,
-    and every accuracy row (``better``/``tolerance`` from the row, else higher/absolute 0)."""
+    """Baseline checks for a result file's rows: every speed row's time and (not torch's)
+    ratio to torch, and the checks of the accuracy rows (:mod:`rnnzoo.bench.accuracy_check`)."""
     checks = []
     for row in rows:
         if row.get("kind", "speed") == "speed":
-            if row.get("impl") == "torch" or row.get("ratio_vs_torch") is None:
-                continue
-            checks.append({"kind": "speed", "key": {k: row.get(k) for k in SPEED_KEY},
-                           "metric": "ratio_vs_torch", "value": row["ratio_vs_torch"],
-                           "better": "lower", "tolerance": tolerance, "relative": True})
+            checks.extend(speed_checks(row, tolerance))
         elif row.get("kind") == "accuracy":
             check = accuracy_check.check_from_row(row)
             if check is not None:
@@ -182,3 +219,24 @@ def read_baseline(path) -> dict:
 
 def write_baseline(path, baseline: dict) -> Path:
     return write_json(path, baseline)
+
+
+# ---- per-machine speed baselines ---------------------------------------------------------------
+def machine_baseline_path(fingerprint: str, machines_dir=MACHINES_DIR) -> Path:
+    return Path(machines_dir) / f"{fingerprint}.json"
+
+
+def unrecorded_shapes(rows: list[dict], baseline: dict) -> list[dict]:
+    """The speed rows whose shape the baseline has no check for (a new machine, a new preset)."""
+    known = {json.dumps({k: c["key"].get(k) for k in SHAPE}, sort_keys=True)
+             for c in baseline.get("checks", []) if c.get("kind") == "speed"}
+    return [r for r in rows if r.get("kind", "speed") == "speed"
+            and json.dumps({k: r.get(k) for k in SHAPE}, sort_keys=True) not in known]
+
+
+def record_machine_baseline(path, rows: list[dict], machine: dict, source: str | None = None) -> dict:
+    """Add the checks of ``rows`` (speed rows of shapes it lacks) to the machine's baseline file."""
+    baseline = update_baseline(read_baseline(path), rows, source=source)
+    baseline["machine"] = machine
+    write_baseline(path, baseline)
+    return baseline

@@ -168,8 +168,13 @@ def markdown_report(rows: list[dict], meta: dict | None = None) -> str:
     meta = meta or {}
     parts = ["# rnnzoo speed benchmark", ""]
     if meta:
-        facts = ", ".join(f"{k}: {meta[k]}" for k in ("command", "torch", "native", "cpu",
-                                                       "threads", "allocator") if k in meta)
+        shown = dict(meta)
+        if "cpu" in meta and "vector_width" in meta:
+            shown["cpu"] = f"{meta['cpu']} ({meta['vector_width']}-bit vectors)"
+        facts = ", ".join(f"{k}: {shown[k]}" for k in ("command", "torch", "native", "cpu",
+                                                        "threads", "allocator") if k in shown)
+        if "fingerprint" in meta:
+            facts += f", machine: `{meta['fingerprint']}`"
         parts += [facts, ""]
     parts += ["Median time of one call (forward, or forward + backward for `train`) with its "
               "interquartile range; GFLOP/s counts the GEMMs (rnnzoo.bench.flops), roof is its "

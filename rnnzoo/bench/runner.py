@@ -27,7 +27,7 @@ from typing import Callable
 import torch
 
 import rnnzoo
-from rnnzoo.bench import measure, report
+from rnnzoo.bench import machine, measure, report
 from rnnzoo.bench.flops import gate_blocks, gemm_flops
 from rnnzoo.layers.builder import TWINS
 from rnnzoo.cells import resolve_cell_name
@@ -139,18 +139,15 @@ def set_allocator(name: str) -> str:
 
 
 def machine_facts(cfg) -> dict:
+    """What the run's results depend on besides the code: the machine (its fingerprint keys the
+    speed baseline, see rnnzoo.bench.machine), torch and the benchmark's settings."""
+    threads = int(cfg.threads)
     facts = {"torch": torch.__version__, "python": platform.python_version(),
-             "platform": platform.platform(), "threads": int(cfg.threads),
+             "platform": platform.platform(), "threads": threads,
              "native": native.available() if "custom" in _as_list(cfg.impls) else None,
-             "allocator": str(cfg.get("allocator", "default"))}
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                facts["cpu"] = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    facts["cpu"] = facts.get("cpu") or platform.processor() or platform.machine()
+             "allocator": str(cfg.get("allocator", "default")),
+             "cpu": machine.cpu_model(), "vector_width": machine.vector_width(),
+             "machine": machine.facts(threads), "fingerprint": machine.fingerprint(threads)}
     if torch.cuda.is_available():
         facts["cuda_device"] = torch.cuda.get_device_name()
     return facts
