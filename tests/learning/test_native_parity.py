@@ -1,11 +1,11 @@
 """The native (C++) loops against the Python reference loops at benchmark-sized shapes, float64.
 
-tests/test_parity.py checks the native loops at H=5, where a step's rows never reach the
-threaded row split (loops.cpp's ``for_each_row`` splits a step only above RNNZOO_GRAIN = 8192
-elements) and the ``omp simd`` loops run mostly their remainders. Here B=64, H=128 on two
-threads: every LSTM/GRU step (64 rows x 4H) is split over both threads and the vector loops run
-full vectors. An Elman step is 64 x H = 8192 elements, exactly one grain, so the Elman cells
-also run at B=160 to reach their split.
+tests/test_parity.py checks the native loops at H=5 and batches of a few rows, where the
+``omp simd`` loops run mostly their remainders and the batch is too small to be split over
+threads (loops.cpp gives each thread at least 4 rows). Here B=64, H=128 on two threads: each
+thread runs every step for its own 32 rows (and, in the packed cases, the rows of one thread end
+at other steps than the other's), and the vector loops run full vectors. The Elman cells also
+run at B=160.
 
 Each case runs one bidirectional layer (both directions) on a dense batch with an initial state
 and on a packed batch of unsorted variable lengths, and compares outputs, final states and the
@@ -25,7 +25,7 @@ from rnnzoo.learning import native
 T, I, H = 12, 32, 128
 TOL = dict(rtol=1e-10, atol=1e-10)
 CASES = [(cell, 64) for cell in ("rnn_tanh", "rnn_relu", "lstm", "gru")]
-CASES += [("rnn_tanh", 160), ("rnn_relu", 160)]  # Elman rows past one grain: the split runs
+CASES += [("rnn_tanh", 160), ("rnn_relu", 160)]  # a larger batch, odd blocks per thread
 
 
 def need_native():

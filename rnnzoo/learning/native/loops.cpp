@@ -2,10 +2,16 @@
 //
 // Each function here does exactly what the Python loop of the same name in
 // rnnzoo/learning/bptt_{elman,lstm,gru}.py does (those are the reference, with the equations),
-// with two differences that make it fast: the loop runs without the Python interpreter, and
-// all the elementwise work of one step (every gate, the cell, the output; or, going back, every
-// delta) is one pass over the step's rows instead of a dozen tensor operations. The matrix
-// products stay ATen's (addmm/mm on the step's rows). Rows are split over ATen's threads.
+// with three differences that make it fast:
+// - the loop runs without the Python interpreter;
+// - all the elementwise work of one step (every gate, the cell, the output; or, going back,
+//   every delta) is one pass over the step's rows instead of a dozen tensor operations;
+// - the batch rows are split over ATen's threads once, for the whole sequence: a row's
+//   recurrence never reads another row, so each thread runs every time step for its own rows,
+//   with its own single-threaded BLAS call per step and no synchronisation between steps.
+//   (A multi-threaded GEMM per step pays a fork and a join per step, and with it the 2-thread
+//   step was slower than oneDNN's on some CPUs; the per-step ATen views cost as much again.)
+// The products over all steps at once (x W_ih^T, the weight gradients) stay outside, in ATen.
 //
 // Layout (rnnzoo/cells/steps.py): packed rows, step t's rows are data[start_t, start_t + rows_t),
 // visited in time order, or reversed for the reverse direction. State rows follow the
@@ -16,6 +22,8 @@
 #include <torch/library.h>
 
 #include <algorithm>
+#include <cstring>
+#include <type_traits>
 #include <cmath>
 #include <cstdint>
 #include <vector>
@@ -81,18 +89,6 @@ template <typename F> void with_activation(int64_t f, const F& body) {
   else body([](auto u) { return std::max(u, decltype(u)(0)); }, [](auto h) { return decltype(h)(h > decltype(h)(0)); });
 }
 
-// Run body(row) for rows [0, rows) on ATen's threads, in chunks of at least GRAIN elements
-// (below that, waking a thread costs more than it saves).
-#ifndef RNNZOO_GRAIN
-#define RNNZOO_GRAIN 8192
-#endif
-template <typename F> void for_each_row(int64_t rows, int64_t width, const F& body) {
-  const int64_t grain = std::max<int64_t>(1, RNNZOO_GRAIN / std::max<int64_t>(width, 1));
-  at::parallel_for(0, rows, grain, [&](int64_t begin, int64_t end) {
-    for (int64_t row = begin; row < end; ++row) body(row);
-  });
-}
-
 // ---- the packed time steps ------------------------------------------------------------------
 struct Steps {
   std::vector<int64_t> start, rows;  // in the order this direction visits them
@@ -117,18 +113,13 @@ struct Steps {
   }
 };
 
-// The state the k-th visited step starts from: the rows of ``per_step`` at step k-1 (a view),
-// plus, for sequences that join at step k, their rows of ``initial`` (copied into ``scratch``).
-Tensor previous(const Tensor& per_step, const Steps& steps, int64_t k, const Tensor& initial,
-                const Tensor& scratch) {
-  const int64_t rows = steps.rows[k];
-  if (k == 0) return initial.narrow(0, 0, rows);
-  const int64_t before = steps.rows[k - 1];
-  if (rows <= before) return per_step.narrow(0, steps.start[k - 1], rows);
-  Tensor joined = scratch.narrow(0, 0, rows);
-  joined.narrow(0, 0, before).copy_(per_step.narrow(0, steps.start[k - 1], before));
-  joined.narrow(0, before, rows - before).copy_(initial.narrow(0, before, rows - before));
-  return joined;
+// Row r's state before the k-th visited step: its row of ``per_step`` at step k-1, or its row
+// of ``initial`` when its sequence joins at step k (k == 0, or r past the rows of step k-1).
+template <typename T>
+const T* previous_row(const T* per_step, const Steps& steps, int64_t k, const T* initial,
+                      int64_t r, int64_t width) {
+  if (k == 0 || r >= steps.rows[k - 1]) return initial + r * width;
+  return per_step + (steps.start[k - 1] + r) * width;
 }
 
 // Every row's final state: its value at the last visited step that has the row.
@@ -145,12 +136,74 @@ Tensor final_rows(const Tensor& per_step, const Steps& steps, const Tensor& like
   return out;
 }
 
+// ---- one thread's share: rows [begin, end) of the batch -----------------------------------
+// Runs body(begin, end) on ATen's threads with the batch rows split in contiguous blocks,
+// at least ``min_rows`` each (fewer rows than that: one thread).
+template <typename F> void for_row_blocks(int64_t batch, const F& body) {
+  constexpr int64_t min_rows = 4;
+  at::parallel_for(0, batch, min_rows, body);
+}
+
+// The rows of this thread that step k has: [begin, min(end, rows_k)).
+inline int64_t active_end(const Steps& steps, int64_t k, int64_t end) {
+  return std::min(end, steps.rows[k]);
+}
+
+// ---- C (m x n) = A (m x k) B (k x n) + beta C, row-major, on the calling thread -------------
+// BLAS (the sgemm_/dgemm_ that torch's MKL or OpenBLAS exports) where the symbols are there;
+// weak, so that a torch without them still loads this file and takes ATen's mm instead.
+extern "C" {
+void sgemm_(const char*, const char*, const int*, const int*, const int*, const float*,
+            const float*, const int*, const float*, const int*, const float*, float*,
+            const int*) __attribute__((weak));
+void dgemm_(const char*, const char*, const int*, const int*, const int*, const double*,
+            const double*, const int*, const double*, const int*, const double*, double*,
+            const int*) __attribute__((weak));
+}
+
+template <typename T>
+void gemm_rows(int64_t m, int64_t n, int64_t k, const T* a, int64_t lda, const T* b, int64_t ldb,
+               T beta, T* c, int64_t ldc) {
+  if (m <= 0) return;
+  // row-major C = A B is column-major C^T = B^T A^T: BLAS with the operands swapped
+  const int M = static_cast<int>(n), N = static_cast<int>(m), K = static_cast<int>(k);
+  const int LDA = static_cast<int>(ldb), LDB = static_cast<int>(lda), LDC = static_cast<int>(ldc);
+  const T one = 1;
+  if constexpr (std::is_same_v<T, float>) {
+    if (sgemm_ != nullptr) return sgemm_("N", "N", &M, &N, &K, &one, b, &LDA, a, &LDB, &beta, c, &LDC);
+  } else {
+    if (dgemm_ != nullptr) return dgemm_("N", "N", &M, &N, &K, &one, b, &LDA, a, &LDB, &beta, c, &LDC);
+  }
+  auto options = at::TensorOptions().dtype(c10::CppTypeToScalarType<T>::value);
+  const Tensor A = at::from_blob(const_cast<T*>(a), {m, k}, {lda, 1}, options);
+  const Tensor B = at::from_blob(const_cast<T*>(b), {k, n}, {ldb, 1}, options);
+  Tensor C = at::from_blob(c, {m, n}, {ldc, 1}, options);
+  if (beta == T(0)) at::mm_out(C, A, B);
+  else C.addmm_(A, B, beta, 1);
+}
+
+// C[rows begin..end) = (state before step k)[rows] B + beta C: the rows whose state is at step
+// k-1 and the rows that join from the initial state are each contiguous, so two products.
+template <typename T>
+void gemm_previous(const T* per_step, const Steps& steps, int64_t k, const T* initial,
+                   int64_t begin, int64_t end, int64_t width, const T* b, int64_t n, T beta,
+                   T* c, int64_t ldc) {
+  const int64_t carried = k == 0 ? begin : std::clamp(steps.rows[k - 1], begin, end);
+  if (carried > begin)
+    gemm_rows(carried - begin, n, width, per_step + (steps.start[k - 1] + begin) * width, width,
+              b, n, beta, c + begin * ldc, ldc);
+  if (end > carried)
+    gemm_rows(end - carried, n, width, initial + carried * width, width, b, n, beta,
+              c + carried * ldc, ldc);
+}
+
 // Going back in time, a gradient carry of shape (batch, H) starts as dL/d(final state), so rows
 // that join still hold their own final gradient; rows whose sequence began at the step just
 // processed leave, and what they carry is the gradient of their initial state.
-void leave(const Tensor& carry, Tensor& grad_initial, int64_t rows, int64_t active) {
-  if (rows < active)
-    grad_initial.narrow(0, rows, active - rows).copy_(carry.narrow(0, rows, active - rows));
+template <typename T>
+void leave_rows(const T* carry, T* grad_initial, int64_t from, int64_t to, int64_t width) {
+  if (to > from)
+    std::memcpy(grad_initial + from * width, carry + from * width, (to - from) * width * sizeof(T));
 }
 
 template <typename T> T* ptr(const Tensor& t) { return t.data_ptr<T>(); }
@@ -175,25 +228,30 @@ std::vector<Tensor> elman_forward(const Tensor& x_proj, const c10::optional<Tens
                                   at::IntArrayRef batch_sizes, bool reverse, int64_t f) {
   const Steps steps(batch_sizes, reverse);
   const int64_t H = h0.size(1);
-  Tensor outputs = at::empty_like(x_proj), scratch = at::empty_like(h0);
-  const Tensor b_all = bias_or_zeros(bias, H, x_proj);
+  Tensor outputs = at::empty_like(x_proj);
+  const Tensor b_all = bias_or_zeros(bias, H, x_proj), w = w_t.contiguous(), init = h0.contiguous();
   dispatch(x_proj, [&](auto zero) {
     using scalar_t = decltype(zero);
-    for (int64_t k = 0; k < steps.size(); ++k) {
-      Tensor h = steps.at(outputs, k);
-      at::mm_out(h, previous(outputs, steps, k, h0, scratch), w_t);  // h_{t-1} W_hh^T
-      const scalar_t* x = steps.at(ptr<scalar_t>(x_proj), k, H);
-      const scalar_t* b = ptr<scalar_t>(b_all);
-      scalar_t* u = steps.at(ptr<scalar_t>(outputs), k, H);
-      with_activation(f, [&](auto activate, auto) {
-        for_each_row(steps.rows[k], H, [&](int64_t row) {
-          const scalar_t* x_row = x + row * H;
-          scalar_t* u_row = u + row * H;
+    const scalar_t *x = ptr<scalar_t>(x_proj), *b = ptr<scalar_t>(b_all);
+    const scalar_t *h_init = ptr<scalar_t>(init), *w_hh_t = ptr<scalar_t>(w);
+    scalar_t* out = ptr<scalar_t>(outputs);
+    with_activation(f, [&](auto activate, auto) {
+      for_row_blocks(h0.size(0), [&](int64_t begin, int64_t end) {
+        for (int64_t k = 0; k < steps.size(); ++k) {
+          const int64_t stop = active_end(steps, k, end);
+          if (stop <= begin) continue;
+          scalar_t* u = steps.at(out, k, H);  // h_{t-1} W_hh^T, then f(u_t)
+          gemm_previous(out, steps, k, h_init, begin, stop, H, w_hh_t, H, scalar_t(0), u, H);
+          const scalar_t* x_k = steps.at(x, k, H);
+          for (int64_t row = begin; row < stop; ++row) {
+            const scalar_t* x_row = x_k + row * H;
+            scalar_t* u_row = u + row * H;
 #pragma omp simd
-          for (int64_t j = 0; j < H; ++j) u_row[j] = activate(x_row[j] + b[j] + u_row[j]);  // f(u_t)
-        });
+            for (int64_t j = 0; j < H; ++j) u_row[j] = activate(x_row[j] + b[j] + u_row[j]);
+          }
+        }
       });
-    }
+    });
   });
   return {outputs, final_rows(outputs, steps, h0)};
 }
@@ -204,30 +262,36 @@ std::vector<Tensor> elman_backward(const Tensor& grad_outputs, const Tensor& gra
                                    at::IntArrayRef batch_sizes, bool reverse, int64_t f) {
   const Steps steps(batch_sizes, reverse);
   const int64_t H = outputs.size(1);
-  Tensor delta = at::empty_like(outputs), carry = grad_h_n.clone(), grad_h0 = at::empty_like(grad_h_n);
-  int64_t active = steps.rows.back();
+  Tensor delta = at::empty_like(outputs), carry = grad_h_n.contiguous().clone();
+  Tensor grad_h0 = at::empty_like(carry);
+  const Tensor w = weight_hh.contiguous(), g_all = grad_outputs.contiguous();
   dispatch(outputs, [&](auto zero) {
     using scalar_t = decltype(zero);
-    for (int64_t k = steps.size() - 1; k >= 0; --k) {
-      const int64_t rows = steps.rows[k];
-      leave(carry, grad_h0, rows, active);
-      active = rows;
-      const scalar_t* h = steps.at(ptr<scalar_t>(outputs), k, H);
-      const scalar_t* g = steps.at(ptr<scalar_t>(grad_outputs), k, H);
-      const scalar_t* from_later = ptr<scalar_t>(carry);
-      scalar_t* d = steps.at(ptr<scalar_t>(delta), k, H);
-      with_activation(f, [&](auto, auto slope) {
-        for_each_row(rows, H, [&](int64_t row) {
-          const int64_t base = row * H;
+    const scalar_t *h_all = ptr<scalar_t>(outputs), *g_out = ptr<scalar_t>(g_all), *w_hh = ptr<scalar_t>(w);
+    scalar_t *d_all = ptr<scalar_t>(delta), *from_later = ptr<scalar_t>(carry), *gh0 = ptr<scalar_t>(grad_h0);
+    with_activation(f, [&](auto, auto slope) {
+      for_row_blocks(carry.size(0), [&](int64_t begin, int64_t end) {
+        int64_t active = std::clamp(steps.rows.back(), begin, end);
+        for (int64_t k = steps.size() - 1; k >= 0; --k) {
+          const int64_t stop = std::clamp(steps.rows[k], begin, end);
+          leave_rows(from_later, gh0, stop, active, H);
+          active = stop;
+          if (stop <= begin) continue;
+          const scalar_t* h = steps.at(h_all, k, H);
+          const scalar_t* g = steps.at(g_out, k, H);
+          scalar_t* d = steps.at(d_all, k, H);
+          for (int64_t row = begin; row < stop; ++row) {
+            const int64_t base = row * H;
 #pragma omp simd
-          for (int64_t j = base; j < base + H; ++j) d[j] = slope(h[j]) * (g[j] + from_later[j]);
-        });
+            for (int64_t j = base; j < base + H; ++j) d[j] = slope(h[j]) * (g[j] + from_later[j]);
+          }
+          // delta_t W_hh, what reaches h_{t-1}
+          gemm_rows(stop - begin, H, H, d + begin * H, H, w_hh, H, scalar_t(0), from_later + begin * H, H);
+        }
+        leave_rows(from_later, gh0, begin, active, H);
       });
-      Tensor to_earlier = carry.narrow(0, 0, rows);
-      at::mm_out(to_earlier, steps.at(delta, k), weight_hh);  // delta_t W_hh
-    }
+    });
   });
-  leave(carry, grad_h0, 0, active);
   return {delta, grad_h0};
 }
 
@@ -240,46 +304,52 @@ std::vector<Tensor> lstm_forward(const Tensor& x_proj, const c10::optional<Tenso
                                  at::IntArrayRef batch_sizes, bool reverse) {
   const Steps steps(batch_sizes, reverse);
   const int64_t H = h0.size(1);
-  const Tensor b_all = bias_or_zeros(bias, 4 * H, x_proj);
+  const Tensor b_all = bias_or_zeros(bias, 4 * H, x_proj), w = w_t.contiguous();
+  const Tensor h_init = h0.contiguous(), c_init = c0.contiguous();
   Tensor gates = at::empty_like(x_proj);
   Tensor cells = at::empty({x_proj.size(0), H}, x_proj.options());
   Tensor tanh_cells = at::empty_like(cells), outputs = at::empty_like(cells);
-  Tensor scratch_h = at::empty_like(h0), scratch_c = at::empty_like(c0);
   dispatch(x_proj, [&](auto zero) {
     using scalar_t = decltype(zero);
-    for (int64_t k = 0; k < steps.size(); ++k) {
-      Tensor a = steps.at(gates, k);
-      at::mm_out(a, previous(outputs, steps, k, h0, scratch_h), w_t);  // h_{t-1} W_hh^T
-      const scalar_t* x = steps.at(ptr<scalar_t>(x_proj), k, 4 * H);
-      const scalar_t* b = ptr<scalar_t>(b_all);
-      scalar_t* gate = steps.at(ptr<scalar_t>(gates), k, 4 * H);
-      const scalar_t* c_prev = ptr<scalar_t>(previous(cells, steps, k, c0, scratch_c));
-      scalar_t* c = steps.at(ptr<scalar_t>(cells), k, H);
-      scalar_t* tanh_c = steps.at(ptr<scalar_t>(tanh_cells), k, H);
-      scalar_t* h = steps.at(ptr<scalar_t>(outputs), k, H);
-      for_each_row(steps.rows[k], 4 * H, [&](int64_t row) {
-        scalar_t* i = gate + row * 4 * H;  // a_t = x_proj_t + h_{t-1} W_hh^T, then i, f, g, o
-        scalar_t* f = i + H;
-        scalar_t* g = f + H;
-        scalar_t* o = g + H;
-        const scalar_t* x_i = x + row * 4 * H;
-        const scalar_t* x_f = x_i + H;
-        const scalar_t* x_g = x_f + H;
-        const scalar_t* x_o = x_g + H;
-        const scalar_t *b_i = b, *b_f = b + H, *b_g = b + 2 * H, *b_o = b + 3 * H;
-        const int64_t base = row * H;
+    const scalar_t *x_all = ptr<scalar_t>(x_proj), *b = ptr<scalar_t>(b_all), *w_hh_t = ptr<scalar_t>(w);
+    const scalar_t *h0_p = ptr<scalar_t>(h_init), *c0_p = ptr<scalar_t>(c_init);
+    scalar_t *gate_all = ptr<scalar_t>(gates), *c_all = ptr<scalar_t>(cells);
+    scalar_t *tanh_all = ptr<scalar_t>(tanh_cells), *h_all = ptr<scalar_t>(outputs);
+    const scalar_t *b_i = b, *b_f = b + H, *b_g = b + 2 * H, *b_o = b + 3 * H;
+    for_row_blocks(h0.size(0), [&](int64_t begin, int64_t end) {
+      for (int64_t k = 0; k < steps.size(); ++k) {
+        const int64_t stop = active_end(steps, k, end);
+        if (stop <= begin) continue;
+        scalar_t* gate = steps.at(gate_all, k, 4 * H);  // h_{t-1} W_hh^T, then i, f, g, o
+        gemm_previous(h_all, steps, k, h0_p, begin, stop, H, w_hh_t, 4 * H, scalar_t(0), gate, 4 * H);
+        const scalar_t* x = steps.at(x_all, k, 4 * H);
+        scalar_t* c = steps.at(c_all, k, H);
+        scalar_t* tanh_c = steps.at(tanh_all, k, H);
+        scalar_t* h = steps.at(h_all, k, H);
+        for (int64_t row = begin; row < stop; ++row) {
+          scalar_t* i = gate + row * 4 * H;  // a_t = x_proj_t + h_{t-1} W_hh^T, then i, f, g, o
+          scalar_t* f = i + H;
+          scalar_t* g = f + H;
+          scalar_t* o = g + H;
+          const scalar_t* x_i = x + row * 4 * H;
+          const scalar_t* x_f = x_i + H;
+          const scalar_t* x_g = x_f + H;
+          const scalar_t* x_o = x_g + H;
+          const scalar_t* c_prev = previous_row(c_all, steps, k, c0_p, row, H);
+          const int64_t base = row * H;
 #pragma omp simd
-        for (int64_t j = 0; j < H; ++j) {
-          i[j] = sigmoid(x_i[j] + b_i[j] + i[j]);
-          f[j] = sigmoid(x_f[j] + b_f[j] + f[j]);
-          g[j] = tanh_(x_g[j] + b_g[j] + g[j]);
-          o[j] = sigmoid(x_o[j] + b_o[j] + o[j]);
-          c[base + j] = f[j] * c_prev[base + j] + i[j] * g[j];  // C_t = f * C_{t-1} + i * g
-          tanh_c[base + j] = tanh_(c[base + j]);
-          h[base + j] = o[j] * tanh_c[base + j];  // h_t = o * tanh(C_t)
+          for (int64_t j = 0; j < H; ++j) {
+            i[j] = sigmoid(x_i[j] + b_i[j] + i[j]);
+            f[j] = sigmoid(x_f[j] + b_f[j] + f[j]);
+            g[j] = tanh_(x_g[j] + b_g[j] + g[j]);
+            o[j] = sigmoid(x_o[j] + b_o[j] + o[j]);
+            c[base + j] = f[j] * c_prev[j] + i[j] * g[j];  // C_t = f * C_{t-1} + i * g
+            tanh_c[base + j] = tanh_(c[base + j]);
+            h[base + j] = o[j] * tanh_c[base + j];  // h_t = o * tanh(C_t)
+          }
         }
-      });
-    }
+      }
+    });
   });
   return {outputs, final_rows(outputs, steps, h0), final_rows(cells, steps, c0), gates, cells,
           tanh_cells};
@@ -292,52 +362,60 @@ std::vector<Tensor> lstm_backward(const Tensor& grad_outputs, const Tensor& grad
                                   const Tensor& weight_hh, at::IntArrayRef batch_sizes, bool reverse) {
   const Steps steps(batch_sizes, reverse);
   const int64_t H = c0.size(1);
-  Tensor grad_gates = at::empty_like(gates), scratch = at::empty_like(c0);
-  Tensor carry_h = grad_h_n.clone(), carry_c = grad_c_n.clone();
-  Tensor grad_h0 = at::empty_like(grad_h_n), grad_c0 = at::empty_like(grad_c_n);
-  int64_t active = steps.rows.back();
+  Tensor grad_gates = at::empty_like(gates);
+  Tensor carry_h = grad_h_n.contiguous().clone(), carry_c = grad_c_n.contiguous().clone();
+  Tensor grad_h0 = at::empty_like(carry_h), grad_c0 = at::empty_like(carry_c);
+  const Tensor w = weight_hh.contiguous(), g_all = grad_outputs.contiguous(), c_init = c0.contiguous();
   dispatch(gates, [&](auto zero) {
     using scalar_t = decltype(zero);
-    for (int64_t k = steps.size() - 1; k >= 0; --k) {
-      const int64_t rows = steps.rows[k];
-      leave(carry_h, grad_h0, rows, active);
-      leave(carry_c, grad_c0, rows, active);
-      active = rows;
-      const scalar_t* gate = steps.at(ptr<scalar_t>(gates), k, 4 * H);
-      const scalar_t* c_prev = ptr<scalar_t>(previous(cells, steps, k, c0, scratch));
-      const scalar_t* tanh_c = steps.at(ptr<scalar_t>(tanh_cells), k, H);
-      const scalar_t* g_out = steps.at(ptr<scalar_t>(grad_outputs), k, H);
-      const scalar_t* from_later = ptr<scalar_t>(carry_h);
-      scalar_t* dc_carry = ptr<scalar_t>(carry_c);
-      scalar_t* da = steps.at(ptr<scalar_t>(grad_gates), k, 4 * H);
-      for_each_row(rows, 4 * H, [&](int64_t row) {
-        const scalar_t* i = gate + row * 4 * H;
-        const scalar_t* f = i + H;
-        const scalar_t* g = f + H;
-        const scalar_t* o = g + H;
-        scalar_t* da_i = da + row * 4 * H;
-        scalar_t* da_f = da_i + H;
-        scalar_t* da_g = da_f + H;
-        scalar_t* da_o = da_g + H;
-        const int64_t base = row * H;
+    const scalar_t *gate_all = ptr<scalar_t>(gates), *c_all = ptr<scalar_t>(cells);
+    const scalar_t *tanh_all = ptr<scalar_t>(tanh_cells), *g_out_all = ptr<scalar_t>(g_all);
+    const scalar_t *c0_p = ptr<scalar_t>(c_init), *w_hh = ptr<scalar_t>(w);
+    scalar_t *from_later = ptr<scalar_t>(carry_h), *dc_carry = ptr<scalar_t>(carry_c);
+    scalar_t *gh0 = ptr<scalar_t>(grad_h0), *gc0 = ptr<scalar_t>(grad_c0), *da_all = ptr<scalar_t>(grad_gates);
+    for_row_blocks(carry_h.size(0), [&](int64_t begin, int64_t end) {
+      int64_t active = std::clamp(steps.rows.back(), begin, end);
+      for (int64_t k = steps.size() - 1; k >= 0; --k) {
+        const int64_t stop = std::clamp(steps.rows[k], begin, end);
+        leave_rows(from_later, gh0, stop, active, H);
+        leave_rows(dc_carry, gc0, stop, active, H);
+        active = stop;
+        if (stop <= begin) continue;
+        const scalar_t* gate = steps.at(gate_all, k, 4 * H);
+        const scalar_t* tanh_c = steps.at(tanh_all, k, H);
+        const scalar_t* g_out = steps.at(g_out_all, k, H);
+        scalar_t* da = steps.at(da_all, k, 4 * H);
+        for (int64_t row = begin; row < stop; ++row) {
+          const scalar_t* i = gate + row * 4 * H;
+          const scalar_t* f = i + H;
+          const scalar_t* g = f + H;
+          const scalar_t* o = g + H;
+          scalar_t* da_i = da + row * 4 * H;
+          scalar_t* da_f = da_i + H;
+          scalar_t* da_g = da_f + H;
+          scalar_t* da_o = da_g + H;
+          const scalar_t* c_prev = previous_row(c_all, steps, k, c0_p, row, H);
+          const int64_t base = row * H;
 #pragma omp simd
-        for (int64_t j = 0; j < H; ++j) {
-          const scalar_t dh = g_out[base + j] + from_later[base + j];
-          const scalar_t t = tanh_c[base + j];
-          const scalar_t dc = dc_carry[base + j] + dh * o[j] * (scalar_t(1) - t * t);
-          da_i[j] = dc * g[j] * i[j] * (scalar_t(1) - i[j]);
-          da_f[j] = dc * c_prev[base + j] * f[j] * (scalar_t(1) - f[j]);
-          da_g[j] = dc * i[j] * (scalar_t(1) - g[j] * g[j]);
-          da_o[j] = dh * t * o[j] * (scalar_t(1) - o[j]);
-          dc_carry[base + j] = dc * f[j];  // what dC_t sends back to C_{t-1}
+          for (int64_t j = 0; j < H; ++j) {
+            const scalar_t dh = g_out[base + j] + from_later[base + j];
+            const scalar_t t = tanh_c[base + j];
+            const scalar_t dc = dc_carry[base + j] + dh * o[j] * (scalar_t(1) - t * t);
+            da_i[j] = dc * g[j] * i[j] * (scalar_t(1) - i[j]);
+            da_f[j] = dc * c_prev[j] * f[j] * (scalar_t(1) - f[j]);
+            da_g[j] = dc * i[j] * (scalar_t(1) - g[j] * g[j]);
+            da_o[j] = dh * t * o[j] * (scalar_t(1) - o[j]);
+            dc_carry[base + j] = dc * f[j];  // what dC_t sends back to C_{t-1}
+          }
         }
-      });
-      Tensor to_earlier = carry_h.narrow(0, 0, rows);
-      at::mm_out(to_earlier, steps.at(grad_gates, k), weight_hh);  // da_t W_hh
-    }
+        // da_t W_hh, what reaches h_{t-1}
+        gemm_rows(stop - begin, H, 4 * H, da + begin * 4 * H, 4 * H, w_hh, H, scalar_t(0),
+                  from_later + begin * H, H);
+      }
+      leave_rows(from_later, gh0, begin, active, H);
+      leave_rows(dc_carry, gc0, begin, active, H);
+    });
   });
-  leave(carry_h, grad_h0, 0, active);
-  leave(carry_c, grad_c0, 0, active);
   return {grad_gates, grad_h0, grad_c0};
 }
 
@@ -353,46 +431,48 @@ std::vector<Tensor> gru_forward(const Tensor& x_proj, const c10::optional<Tensor
   const int64_t H = h0.size(1), B = h0.size(0);
   Tensor outputs = at::empty({x_proj.size(0), H}, x_proj.options());
   Tensor gates = at::empty({x_proj.size(0), 4 * H}, x_proj.options());
-  Tensor hidden = at::empty({B, 3 * H}, x_proj.options()), scratch = at::empty_like(h0);
+  Tensor hidden = at::empty({B, 3 * H}, x_proj.options());  // W_hh h_{t-1}; b_hh is added below
   const Tensor b_x = bias_or_zeros(bias_ih, 3 * H, x_proj), b_s = bias_or_zeros(bias_hh, 3 * H, x_proj);
+  const Tensor w = w_t.contiguous(), h_init = h0.contiguous();
   dispatch(x_proj, [&](auto zero) {
     using scalar_t = decltype(zero);
-    for (int64_t k = 0; k < steps.size(); ++k) {
-      const int64_t rows = steps.rows[k];
-      const Tensor h_prev = previous(outputs, steps, k, h0, scratch);
-      Tensor s = hidden.narrow(0, 0, rows);  // W_hh h_{t-1}; b_hh is added below
-      at::mm_out(s, h_prev, w_t);
-      const scalar_t* x = steps.at(ptr<scalar_t>(x_proj), k, 3 * H);
-      const scalar_t* bx = ptr<scalar_t>(b_x);
-      const scalar_t* bs = ptr<scalar_t>(b_s);
-      const scalar_t* sp = ptr<scalar_t>(s);
-      const scalar_t* hp = ptr<scalar_t>(h_prev);
-      scalar_t* gate = steps.at(ptr<scalar_t>(gates), k, 4 * H);
-      scalar_t* h = steps.at(ptr<scalar_t>(outputs), k, H);
-      for_each_row(rows, 4 * H, [&](int64_t row) {
-        const scalar_t* x_r = x + row * 3 * H;
-        const scalar_t* x_z = x_r + H;
-        const scalar_t* x_n = x_z + H;
-        const scalar_t* s_r = sp + row * 3 * H;
-        const scalar_t* s_z = s_r + H;
-        const scalar_t* s_n = s_z + H;
-        scalar_t* r = gate + row * 4 * H;
-        scalar_t* z = r + H;
-        scalar_t* n = z + H;
-        scalar_t* kept_s_n = n + H;
-        const int64_t base = row * H;
-        const scalar_t *b_ir = bx, *b_iz = bx + H, *b_in = bx + 2 * H;
-        const scalar_t *b_hr = bs, *b_hz = bs + H, *b_hn = bs + 2 * H;
+    const scalar_t *x_all = ptr<scalar_t>(x_proj), *bx = ptr<scalar_t>(b_x), *bs = ptr<scalar_t>(b_s);
+    const scalar_t *w_hh_t = ptr<scalar_t>(w), *h0_p = ptr<scalar_t>(h_init);
+    scalar_t *s_all = ptr<scalar_t>(hidden), *gate_all = ptr<scalar_t>(gates), *h_all = ptr<scalar_t>(outputs);
+    const scalar_t *b_ir = bx, *b_iz = bx + H, *b_in = bx + 2 * H;
+    const scalar_t *b_hr = bs, *b_hz = bs + H, *b_hn = bs + 2 * H;
+    for_row_blocks(B, [&](int64_t begin, int64_t end) {
+      for (int64_t k = 0; k < steps.size(); ++k) {
+        const int64_t stop = active_end(steps, k, end);
+        if (stop <= begin) continue;
+        gemm_previous(h_all, steps, k, h0_p, begin, stop, H, w_hh_t, 3 * H, scalar_t(0), s_all, 3 * H);
+        const scalar_t* x = steps.at(x_all, k, 3 * H);
+        scalar_t* gate = steps.at(gate_all, k, 4 * H);
+        scalar_t* h = steps.at(h_all, k, H);
+        for (int64_t row = begin; row < stop; ++row) {
+          const scalar_t* x_r = x + row * 3 * H;
+          const scalar_t* x_z = x_r + H;
+          const scalar_t* x_n = x_z + H;
+          const scalar_t* s_r = s_all + row * 3 * H;
+          const scalar_t* s_z = s_r + H;
+          const scalar_t* s_n = s_z + H;
+          scalar_t* r = gate + row * 4 * H;
+          scalar_t* z = r + H;
+          scalar_t* n = z + H;
+          scalar_t* kept_s_n = n + H;
+          const scalar_t* hp = previous_row(h_all, steps, k, h0_p, row, H);
+          const int64_t base = row * H;
 #pragma omp simd
-        for (int64_t j = 0; j < H; ++j) {
-          r[j] = sigmoid((x_r[j] + b_ir[j]) + (s_r[j] + b_hr[j]));
-          z[j] = sigmoid((x_z[j] + b_iz[j]) + (s_z[j] + b_hz[j]));
-          kept_s_n[j] = s_n[j] + b_hn[j];
-          n[j] = tanh_((x_n[j] + b_in[j]) + r[j] * kept_s_n[j]);
-          h[base + j] = (scalar_t(1) - z[j]) * n[j] + z[j] * hp[base + j];
+          for (int64_t j = 0; j < H; ++j) {
+            r[j] = sigmoid((x_r[j] + b_ir[j]) + (s_r[j] + b_hr[j]));
+            z[j] = sigmoid((x_z[j] + b_iz[j]) + (s_z[j] + b_hz[j]));
+            kept_s_n[j] = s_n[j] + b_hn[j];
+            n[j] = tanh_((x_n[j] + b_in[j]) + r[j] * kept_s_n[j]);
+            h[base + j] = (scalar_t(1) - z[j]) * n[j] + z[j] * hp[j];
+          }
         }
-      });
-    }
+      }
+    });
   });
   return {outputs, final_rows(outputs, steps, h0), gates};
 }
@@ -404,48 +484,56 @@ std::vector<Tensor> gru_backward(const Tensor& grad_outputs, const Tensor& grad_
   const Steps steps(batch_sizes, reverse);
   const int64_t H = h0.size(1), N = outputs.size(0);
   Tensor grad_x = at::empty({N, 3 * H}, outputs.options()), grad_s = at::empty_like(grad_x);
-  Tensor carry = grad_h_n.clone(), grad_h0 = at::empty_like(grad_h_n), scratch = at::empty_like(h0);
-  int64_t active = steps.rows.back();
+  Tensor carry = grad_h_n.contiguous().clone(), grad_h0 = at::empty_like(carry);
+  const Tensor w = weight_hh.contiguous(), g_all = grad_outputs.contiguous(), h_init = h0.contiguous();
   dispatch(outputs, [&](auto zero) {
     using scalar_t = decltype(zero);
-    for (int64_t k = steps.size() - 1; k >= 0; --k) {
-      const int64_t rows = steps.rows[k];
-      leave(carry, grad_h0, rows, active);
-      active = rows;
-      const scalar_t* gate = steps.at(ptr<scalar_t>(gates), k, 4 * H);
-      const scalar_t* hp = ptr<scalar_t>(previous(outputs, steps, k, h0, scratch));
-      const scalar_t* g_out = steps.at(ptr<scalar_t>(grad_outputs), k, H);
-      scalar_t* dh_carry = ptr<scalar_t>(carry);
-      scalar_t* dx = steps.at(ptr<scalar_t>(grad_x), k, 3 * H);
-      scalar_t* ds = steps.at(ptr<scalar_t>(grad_s), k, 3 * H);
-      for_each_row(rows, 4 * H, [&](int64_t row) {
-        const scalar_t* r = gate + row * 4 * H;
-        const scalar_t* z = r + H;
-        const scalar_t* n = z + H;
-        const scalar_t* s_n = n + H;
-        scalar_t* dx_r = dx + row * 3 * H;
-        scalar_t* dx_z = dx_r + H;
-        scalar_t* dx_n = dx_z + H;
-        scalar_t* ds_r = ds + row * 3 * H;
-        scalar_t* ds_z = ds_r + H;
-        scalar_t* ds_n = ds_z + H;
-        const int64_t base = row * H;
+    const scalar_t *gate_all = ptr<scalar_t>(gates), *h_all = ptr<scalar_t>(outputs);
+    const scalar_t *h0_p = ptr<scalar_t>(h_init), *g_out_all = ptr<scalar_t>(g_all), *w_hh = ptr<scalar_t>(w);
+    scalar_t *dh_carry = ptr<scalar_t>(carry), *gh0 = ptr<scalar_t>(grad_h0);
+    scalar_t *dx_all = ptr<scalar_t>(grad_x), *ds_all = ptr<scalar_t>(grad_s);
+    for_row_blocks(carry.size(0), [&](int64_t begin, int64_t end) {
+      int64_t active = std::clamp(steps.rows.back(), begin, end);
+      for (int64_t k = steps.size() - 1; k >= 0; --k) {
+        const int64_t stop = std::clamp(steps.rows[k], begin, end);
+        leave_rows(dh_carry, gh0, stop, active, H);
+        active = stop;
+        if (stop <= begin) continue;
+        const scalar_t* gate = steps.at(gate_all, k, 4 * H);
+        const scalar_t* g_out = steps.at(g_out_all, k, H);
+        scalar_t* dx = steps.at(dx_all, k, 3 * H);
+        scalar_t* ds = steps.at(ds_all, k, 3 * H);
+        for (int64_t row = begin; row < stop; ++row) {
+          const scalar_t* r = gate + row * 4 * H;
+          const scalar_t* z = r + H;
+          const scalar_t* n = z + H;
+          const scalar_t* s_n = n + H;
+          scalar_t* dx_r = dx + row * 3 * H;
+          scalar_t* dx_z = dx_r + H;
+          scalar_t* dx_n = dx_z + H;
+          scalar_t* ds_r = ds + row * 3 * H;
+          scalar_t* ds_z = ds_r + H;
+          scalar_t* ds_n = ds_z + H;
+          const scalar_t* hp = previous_row(h_all, steps, k, h0_p, row, H);
+          const int64_t base = row * H;
 #pragma omp simd
-        for (int64_t j = 0; j < H; ++j) {
-          const scalar_t dh = g_out[base + j] + dh_carry[base + j];
-          const scalar_t q = dh * (scalar_t(1) - z[j]) * (scalar_t(1) - n[j] * n[j]);
-          ds_r[j] = dx_r[j] = q * s_n[j] * r[j] * (scalar_t(1) - r[j]);
-          ds_z[j] = dx_z[j] = dh * (hp[base + j] - n[j]) * z[j] * (scalar_t(1) - z[j]);
-          dx_n[j] = q;
-          ds_n[j] = q * r[j];
-          dh_carry[base + j] = dh * z[j];  // the direct path h_{t-1} -> h_t
+          for (int64_t j = 0; j < H; ++j) {
+            const scalar_t dh = g_out[base + j] + dh_carry[base + j];
+            const scalar_t q = dh * (scalar_t(1) - z[j]) * (scalar_t(1) - n[j] * n[j]);
+            ds_r[j] = dx_r[j] = q * s_n[j] * r[j] * (scalar_t(1) - r[j]);
+            ds_z[j] = dx_z[j] = dh * (hp[j] - n[j]) * z[j] * (scalar_t(1) - z[j]);
+            dx_n[j] = q;
+            ds_n[j] = q * r[j];
+            dh_carry[base + j] = dh * z[j];  // the direct path h_{t-1} -> h_t
+          }
         }
-      });
-      Tensor to_earlier = carry.narrow(0, 0, rows);
-      to_earlier.addmm_(steps.at(grad_s, k), weight_hh);  // + ds_t W_hh
-    }
+        // + ds_t W_hh
+        gemm_rows(stop - begin, H, 3 * H, ds + begin * 3 * H, 3 * H, w_hh, H, scalar_t(1),
+                  dh_carry + begin * H, H);
+      }
+      leave_rows(dh_carry, gh0, begin, active, H);
+    });
   });
-  leave(carry, grad_h0, 0, active);
   return {grad_x, grad_s, grad_h0};
 }
 
