@@ -1,7 +1,7 @@
 """The accuracy suite: thresholds, the leaderboard, and a real (tiny) run of an entry."""
 import pytest
 
-from rnnzoo.bench import regression
+from rnnzoo.bench import accuracy_check, regression
 from rnnzoo.bench.accuracy import (Entry, Suite, leaderboard_markdown, run_entry,
                                    suite_from_config, time_to_threshold)
 from tests.helpers import ROOT
@@ -12,7 +12,7 @@ HISTORY = [{"time_s": 1.0, "val/mse": 0.3}, {"time_s": 2.0, "val/mse": 0.04},
 
 def entry(**kw):
     defaults = dict(name="adding_T5", overrides=("task=adding",), metric="test/mse",
-                    better="lower", threshold=0.05, tolerance=0.02)
+                    better="lower", threshold=0.05)
     return Entry(**{**defaults, **kw})
 
 
@@ -28,6 +28,12 @@ def test_entries_are_checked():
         entry(better="up")
     with pytest.raises(ValueError, match="test metric"):
         entry(metric="val/mse")
+    with pytest.raises(ValueError, match="scale"):
+        entry(scale="sqrt")
+    with pytest.raises(ValueError, match="lower-is-better"):
+        entry(metric="test/acc", better="higher", scale="log")
+    with pytest.raises(ValueError, match="min_share"):
+        entry(min_share=0.0)
 
 
 def test_suite_configs_compose_into_entries():
@@ -39,21 +45,46 @@ def test_suite_configs_compose_into_entries():
         suite = suite_from_config(config)
         assert suite.entries and all(e.overrides for e in suite.entries)
         assert all(e.metric.startswith("test/") for e in suite.entries)
+        # every entry can be checked: its task reports a trivial value or the entry declares one
+        declared = {e.name for e in suite.entries if e.trivial is not None}
+        reported = {e.name for e in suite.entries if e.overrides[0] in ("task=adding", "task=copy")}
+        assert declared | reported == {e.name for e in suite.entries}
 
 
 def test_a_real_entry_runs_and_its_row_feeds_the_regression_check(tmp_path):
     tiny = entry(overrides=("task=adding", "task.seq_len=5", "task.num_train=128", "task.num_eval=64",
-                            "task.max_epochs=2", "cell.hidden_size=8"), threshold=10.0)
+                            "task.max_epochs=2", "cell.hidden_size=8"), threshold=10.0,
+                 scale="log")
     suite = Suite([tiny], ["gru"])
     row = run_entry(tiny, "gru", suite, tmp_path / "run", ROOT / "conf")
     assert row["kind"] == "accuracy" and row["task"] == "adding_T5" and row["cell"] == "gru"
     assert 0 <= row["value"] < 1 and row["params"] > 0 and row["steps"] == 4
     assert row["time_to_threshold_s"] is not None  # a threshold any run reaches at once
     assert row["baseline_trivial"] == pytest.approx(1 / 6, abs=0.05)
+    assert row["scale"] == "log" and row["min_share"] == 0.5
     table = leaderboard_markdown([row], suite)
     assert "| adding_T5 |" in table and f"{row['params']:,} p" in table
-    # the row becomes a baseline check, which it passes, and a worse value fails
-    baseline = regression.update_baseline(None, [row])
-    assert [o.status for o in regression.compare([row], baseline)] == ["ok"]
-    worse = {**row, "value": row["value"] + 0.05}
+    assert "check: 0.5 of the gap, log" in table
+    # a row that solved the task becomes a check, which the same value passes and a value that
+    # closes less than half the gap (on log MSE) fails; what two epochs learned may not be that
+    solved = {**row, "value": 0.001}
+    baseline = regression.update_baseline(None, [solved])
+    assert [o.status for o in regression.compare([solved], baseline)] == ["ok"]
+    halfway = (0.001 * row["baseline_trivial"]) ** 0.5
+    worse = {**row, "value": halfway * 1.05}
     assert [o.status for o in regression.compare([worse], baseline)] == ["REGRESSED"]
+    assert [o.limit for o in regression.compare([worse], baseline)] == [pytest.approx(halfway)]
+
+
+def test_rows_that_do_not_beat_the_trivial_value_make_no_check_and_are_listed():
+    suite = Suite([entry(name="copy_T5", metric="test/loss")], ["rnn", "lstm"])
+    common = dict(kind="accuracy", task="copy_T5", metric="test/loss", better="lower",
+                  scale="linear", min_share=0.5, baseline_trivial=0.4266,
+                  time_to_threshold_s=None, params=10)
+    rows = [{**common, "cell": "rnn", "value": 0.4289}, {**common, "cell": "lstm", "value": 0.0029}]
+    assert [accuracy_check.check_from_row(r) is None for r in rows] == [True, False]
+    baseline = regression.update_baseline(None, rows)
+    assert [c["key"]["cell"] for c in baseline["checks"]] == ["lstm"]
+    table = leaderboard_markdown(rows, suite)
+    assert "0.4289 (not reached, 10 p) †" in table and "0.0029 (not reached, 10 p) |" in table
+    assert "- `copy_T5` rnn: 0.4289 does not beat the trivial 0.4266 clearly" in table
