@@ -1,7 +1,7 @@
 """The accuracy suite: every core cell on a fixed set of tasks, with a fixed budget and seed.
 
     python scripts/accuracy.py                          # suite=full (about 5 minutes of training on 2 CPU cores)
-    python scripts/accuracy.py suite=quick out_dir=acc-out   # the CI version (about 40 s)
+    python scripts/accuracy.py suite=quick out_dir=acc-out   # the CI version (about a minute)
     python scripts/accuracy.py cells=[lstm,gru] impl=torch
 
 Writes leaderboard.json (accuracy rows: the final test metric, the training seconds until the
