@@ -41,6 +41,7 @@ from rnnzoo.models.factory import NETWORK_KEYS, network_from_config
 from rnnzoo.tasks import task_class
 from rnnzoo.tasks.systems import SYSTEMS
 from rnnzoo.utils.distributed import ddp_strategy, is_ddp, process_rank
+from rnnzoo.utils.threads import apply_threads
 from rnnzoo.utils.io import write_json
 
 #: task config keys that shape the network or the run, not the data module
@@ -137,6 +138,7 @@ def train(cfg: DictConfig | dict[str, Any]) -> dict[str, Any]:
     if resume is not None:
         check_resume_config(config, resume)
     L.seed_everything(config["seed"], workers=True, verbose=False)
+    apply_threads(config.get("threads"), config["trainer"])
 
     data = build_task(config)
     info = data.info  # reads the data: a bad file stops here, before anything is written

@@ -368,6 +368,8 @@ class TrainConfig:
     logger: Any = None
     data: DataConfig = field(default_factory=DataConfig)
     seed: int = rule(0, ge=0, lt=2 ** 32)
+    #: torch threads per process (null: torch's default; DDP on the CPU: cores / processes)
+    threads: Optional[int] = rule(None, ge=1)
     run_dir: Optional[str] = None
     resume: Optional[str] = None
     tbptt: TbpttConfig = field(default_factory=TbpttConfig)
