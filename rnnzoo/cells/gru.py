@@ -36,7 +36,7 @@ from torch import Tensor
 
 from rnnzoo.cells.base import RecurrentCell
 from rnnzoo.cells.steps import State, TimeSteps
-from rnnzoo.learning.bptt_gru import GRUBPTT
+from rnnzoo.learning.bptt_gru import gru_bptt
 
 
 class GRUCell(RecurrentCell):
@@ -65,8 +65,8 @@ class GRUCell(RecurrentCell):
         if not self.fast:
             return super().sequence(x, steps, initial)
         x_proj = F.linear(x, self.weight_ih)  # the loop adds b_ih (and b_hh)
-        outputs, h_n = GRUBPTT.apply(x_proj, self.bias_ih, initial[0], self.weight_hh,
-                                     self.bias_hh, steps)
+        outputs, h_n = gru_bptt(x_proj, self.bias_ih, initial[0], self.weight_hh,
+                                self.bias_hh, steps)
         return outputs, (h_n,)
 
 

@@ -28,7 +28,7 @@ from torch import Tensor
 
 from rnnzoo.cells.base import RecurrentCell
 from rnnzoo.cells.steps import State, TimeSteps
-from rnnzoo.learning.bptt_lstm import LSTMBPTT
+from rnnzoo.learning.bptt_lstm import lstm_bptt
 
 
 class LSTMCell(RecurrentCell):
@@ -58,6 +58,6 @@ class LSTMCell(RecurrentCell):
         if not self.fast:
             return super().sequence(x, steps, initial)
         x_proj = F.linear(x, self.weight_ih)  # the loop adds b_ih + b_hh
-        outputs, h_n, c_n = LSTMBPTT.apply(x_proj, self._folded_bias(), *initial, self.weight_hh,
+        outputs, h_n, c_n = lstm_bptt(x_proj, self._folded_bias(), *initial, self.weight_hh,
                                            steps)
         return outputs, (h_n, c_n)

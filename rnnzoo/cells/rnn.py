@@ -30,7 +30,7 @@ from torch import Tensor
 
 from rnnzoo.cells.base import RecurrentCell
 from rnnzoo.cells.steps import State, TimeSteps
-from rnnzoo.learning.bptt_elman import ElmanBPTT
+from rnnzoo.learning.bptt_elman import elman_bptt
 
 NONLINEARITIES = {"tanh": torch.tanh, "relu": torch.relu, "sigmoid": torch.sigmoid}
 
@@ -61,8 +61,8 @@ class ElmanCell(RecurrentCell):
         if not self.fast:
             return super().sequence(x, steps, initial)
         x_proj = F.linear(x, self.weight_ih)  # the loop adds b_ih + b_hh
-        outputs, h_n = ElmanBPTT.apply(x_proj, self._folded_bias(), initial[0], self.weight_hh,
-                                       steps, self.nonlinearity)
+        outputs, h_n = elman_bptt(x_proj, self._folded_bias(), initial[0], self.weight_hh,
+                                  steps, self.nonlinearity)
         return outputs, (h_n,)
 
     def extra_repr(self) -> str:

@@ -15,16 +15,23 @@ f'(u_t) is written from h_t alone (tanh: 1 - h^2, sigmoid: h (1 - h), ReLU: [h >
 forward pass keeps nothing but the outputs.
 
 The two loops over time are :func:`forward_loop` and :func:`backward_loop`, the reference; on
-the CPU the Function runs their C++ twins (:mod:`rnnzoo.learning.native`), which take and
-return the same tensors.
+the CPU the ops run their C++ twins (:mod:`rnnzoo.learning.native`), which take and return the
+same tensors. They are registered operators, ``rnnzoo::elman_seq`` and
+``rnnzoo::elman_seq_backward`` (see :mod:`rnnzoo.learning.ops`), called by the cells through
+:func:`elman_bptt`. A second derivative differentiates :func:`backward_reference`, the backward
+loop in out-of-place ops.
 """
 from __future__ import annotations
+
+from typing import Optional
 
 import torch
 from torch import Tensor
 
 from rnnzoo.cells.steps import TimeSteps, final_rows, first_rows, fit_rows, recurrent_weight_grad
 from rnnzoo.learning import native
+from rnnzoo.learning.ops import (PARAM, ROWS, SIZES, STATE, check_rows, register_folding_vmap,
+                                 zeros_if_none)
 
 ACTIVATE_ = {"tanh": torch.tanh_, "relu": torch.relu_, "sigmoid": torch.sigmoid_}
 NATIVE_CODE = {"tanh": 0, "relu": 1, "sigmoid": 2}  # loops.cpp's Activation
@@ -74,38 +81,124 @@ def backward_loop(grad_outputs: Tensor, grad_h_n: Tensor, outputs: Tensor, weigh
     return delta, grad_h0
 
 
+def backward_reference(grad_outputs: Tensor, grad_h_n: Tensor, outputs: Tensor, weight_hh: Tensor,
+                       steps: TimeSteps, nonlinearity: str) -> tuple[Tensor, Tensor]:
+    """:func:`backward_loop` written with out-of-place ops only, so autograd can differentiate it.
+
+    It reads nothing but the outputs h_t (a differentiable output of the op), W_hh and the
+    incoming gradients, so the gradients it returns carry a graph back to every input: what a
+    second derivative (``create_graph=True``) differentiates.
+    """
+    slope = slope_from_output(outputs, nonlinearity)
+    back = steps.flipped()
+    deltas = {}
+    carry, finished = first_rows((grad_h_n,), back), []
+    for start, rows in back.order:
+        (from_later,) = fit_rows(carry, rows, (grad_h_n,), finished)
+        d = (grad_outputs[start:start + rows] + from_later) * slope[start:start + rows]
+        deltas[start] = d
+        carry = (d @ weight_hh,)
+    (grad_h0,) = final_rows(carry, finished)
+    return torch.cat([deltas[start] for start in steps.starts]), grad_h0
+
+
+# -- the registered operators (see rnnzoo.learning.ops) -----------------------------------------
+@torch.library.custom_op("rnnzoo::elman_seq", mutates_args=())
+def elman_seq(x_proj: Tensor, bias: Optional[Tensor], h0: Tensor, weight_hh: Tensor,
+              batch_sizes: list[int], reverse: bool, nonlinearity: str) -> tuple[Tensor, Tensor]:
+    """(outputs, h_n) of the Elman recurrence over packed rows: the native loop on the CPU when
+    built, :func:`forward_loop` elsewhere."""
+    steps = TimeSteps(batch_sizes, reverse)
+    w_t = weight_hh.t().contiguous()
+    x_proj, h0 = x_proj.contiguous(), h0.contiguous()
+    loops = native.loops_for(x_proj)
+    if loops is None:
+        return forward_loop(x_proj, bias, h0, w_t, steps, nonlinearity)
+    outputs, h_n = loops.elman_forward(x_proj, bias, h0, w_t, steps.batch_sizes, reverse,
+                                       NATIVE_CODE[nonlinearity])
+    return outputs, h_n
+
+
+@elman_seq.register_fake
+def _(x_proj, bias, h0, weight_hh, batch_sizes, reverse, nonlinearity):
+    check_rows(x_proj, h0, batch_sizes, "rnnzoo::elman_seq")
+    return x_proj.new_empty(x_proj.shape[0], h0.shape[1]), h0.new_empty(h0.shape)
+
+
+@torch.library.custom_op("rnnzoo::elman_seq_backward", mutates_args=())
+def elman_seq_backward(grad_outputs: Tensor, grad_h_n: Tensor, outputs: Tensor,
+                       weight_hh: Tensor, batch_sizes: list[int], reverse: bool,
+                       nonlinearity: str) -> tuple[Tensor, Tensor]:
+    """(delta, dL/dh_0): the native backward loop on the CPU when built, :func:`backward_loop`
+    elsewhere."""
+    steps = TimeSteps(batch_sizes, reverse)
+    grad_outputs, grad_h_n = grad_outputs.contiguous(), grad_h_n.contiguous()
+    outputs, weight_hh = outputs.contiguous(), weight_hh.contiguous()
+    loops = native.loops_for(outputs)
+    if loops is None:
+        return backward_loop(grad_outputs, grad_h_n, outputs, weight_hh, steps, nonlinearity)
+    delta, grad_h0 = loops.elman_backward(grad_outputs, grad_h_n, outputs, weight_hh,
+                                          steps.batch_sizes, reverse, NATIVE_CODE[nonlinearity])
+    return delta, grad_h0
+
+
+@elman_seq_backward.register_fake
+def _(grad_outputs, grad_h_n, outputs, weight_hh, batch_sizes, reverse, nonlinearity):
+    check_rows(outputs, grad_h_n, batch_sizes, "rnnzoo::elman_seq_backward")
+    return outputs.new_empty(outputs.shape), grad_h_n.new_empty(grad_h_n.shape)
+
+
+def _setup_context(ctx, inputs, output):
+    x_proj, bias, h0, weight_hh, batch_sizes, reverse, nonlinearity = inputs
+    ctx.save_for_backward(bias, h0, weight_hh, output[0])
+    ctx.loop = (batch_sizes, reverse, nonlinearity)
+
+
+def _backward(ctx, grad_outputs, grad_h_n):
+    bias, h0, weight_hh, outputs = ctx.saved_tensors
+    batch_sizes, reverse, nonlinearity = ctx.loop
+    steps = TimeSteps(batch_sizes, reverse)
+    grad_outputs = zeros_if_none(grad_outputs, outputs)
+    grad_h_n = zeros_if_none(grad_h_n, h0)
+    if torch.is_grad_enabled():  # create_graph=True: a differentiable backward
+        delta, grad_h0 = backward_reference(grad_outputs, grad_h_n, outputs, weight_hh, steps,
+                                            nonlinearity)
+    else:
+        delta, grad_h0 = torch.ops.rnnzoo.elman_seq_backward(
+            grad_outputs, grad_h_n, outputs, weight_hh, batch_sizes, reverse, nonlinearity)
+    grad_bias = grad_weight = None
+    if ctx.needs_input_grad[1]:  # False when there is no bias
+        grad_bias = delta.sum(0)
+    if ctx.needs_input_grad[3]:
+        grad_weight = recurrent_weight_grad(delta, outputs, h0, steps)
+    return delta, grad_bias, grad_h0, grad_weight, None, None, None
+
+
+torch.library.register_autograd("rnnzoo::elman_seq", _backward, setup_context=_setup_context)
+register_folding_vmap(elman_seq, (ROWS, PARAM, STATE, PARAM, SIZES, None, None), (ROWS, STATE))
+register_folding_vmap(elman_seq_backward, (ROWS, STATE, ROWS, PARAM, SIZES, None, None),
+                      (ROWS, STATE))
+
+
 class ElmanBPTT(torch.autograd.Function):
-    @staticmethod
-    def forward(ctx, x_proj: Tensor, bias: Tensor | None, h0: Tensor, weight_hh: Tensor,
-                steps: TimeSteps, nonlinearity: str):
-        w_t = weight_hh.t().contiguous()
-        loops = native.loops_for(x_proj)
-        if loops is None:
-            outputs, h_n = forward_loop(x_proj, bias, h0, w_t, steps, nonlinearity)
-        else:
-            outputs, h_n = loops.elman_forward(x_proj.contiguous(), bias, h0.contiguous(), w_t,
-                                               steps.batch_sizes, steps.reverse,
-                                               NATIVE_CODE[nonlinearity])
-        ctx.save_for_backward(outputs, h0, weight_hh)
-        ctx.steps, ctx.nonlinearity = steps, nonlinearity
-        return outputs, h_n
+    """The op with the same formula, as an autograd.Function that torch.func transforms accept
+    (see rnnzoo.learning.ops); what the cells call, through :func:`elman_bptt`."""
+
+    generate_vmap_rule = True
 
     @staticmethod
-    def backward(ctx, grad_outputs: Tensor, grad_h_n: Tensor):
-        outputs, h0, weight_hh = ctx.saved_tensors
-        steps = ctx.steps
-        loops = native.loops_for(outputs)
-        if loops is None:
-            delta, grad_h0 = backward_loop(grad_outputs, grad_h_n, outputs, weight_hh, steps,
-                                           ctx.nonlinearity)
-        else:
-            delta, grad_h0 = loops.elman_backward(
-                grad_outputs.contiguous(), grad_h_n.contiguous(), outputs,
-                weight_hh.contiguous(), steps.batch_sizes, steps.reverse,
-                NATIVE_CODE[ctx.nonlinearity])
-        grad_bias = grad_weight = None
-        if ctx.needs_input_grad[1]:  # False when there is no bias
-            grad_bias = delta.sum(0)
-        if ctx.needs_input_grad[3]:
-            grad_weight = recurrent_weight_grad(delta, outputs, h0, steps)
-        return delta, grad_bias, grad_h0, grad_weight, None, None
+    def forward(x_proj: Tensor, bias: Tensor | None, h0: Tensor, weight_hh: Tensor,
+                batch_sizes: list[int], reverse: bool, nonlinearity: str):
+        return torch.ops.rnnzoo.elman_seq(x_proj, bias, h0, weight_hh, batch_sizes, reverse,
+                                          nonlinearity)
+
+    setup_context = staticmethod(_setup_context)
+    backward = staticmethod(_backward)
+
+
+def elman_bptt(x_proj: Tensor, bias: Tensor | None, h0: Tensor, weight_hh: Tensor,
+               steps: TimeSteps, nonlinearity: str) -> tuple[Tensor, Tensor]:
+    """(outputs, h_n) of the Elman recurrence with the explicit-BPTT backward; ``bias`` is
+    b_ih + b_hh (or None), ``x_proj`` = x W_ih^T in the packed layout of ``steps``."""
+    return ElmanBPTT.apply(x_proj, bias, h0, weight_hh, list(steps.batch_sizes), steps.reverse,
+                           nonlinearity)

@@ -20,15 +20,24 @@ everything the deltas read. In the Python backward loop, the factors that multip
 dh_t depend only on those, so they are computed for all steps at once before the loop, and
 each step is then a handful of operations. The C++ twins of both loops
 (:mod:`rnnzoo.learning.native`, used on the CPU) take and return the same tensors.
+
+The loops run as registered operators, ``rnnzoo::lstm_seq`` and ``rnnzoo::lstm_seq_backward``
+(see :mod:`rnnzoo.learning.ops`), called by the cells through :func:`lstm_bptt`. A second
+derivative differentiates :func:`reference_sequence`, the equations in plain torch ops, run
+again from the saved inputs.
 """
 from __future__ import annotations
+
+from typing import Optional
 
 import torch
 from torch import Tensor
 
 from rnnzoo.cells.steps import (TimeSteps, final_rows, first_rows, fit_rows, previous_states,
-                                recurrent_weight_grad)
+                                recurrent_weight_grad, run_steps)
 from rnnzoo.learning import native
+from rnnzoo.learning.ops import (PARAM, ROWS, SIZES, STATE, check_rows, reference_vjp,
+                                 register_folding_vmap, zeros_if_none)
 
 
 def forward_loop(x_proj: Tensor, bias: Tensor | None, h0: Tensor, c0: Tensor, w_t: Tensor,
@@ -85,38 +94,131 @@ def backward_loop(grad_outputs: Tensor, grad_h_n: Tensor, grad_c_n: Tensor, gate
     return grad_gates, grad_h0, grad_c0
 
 
+def reference_sequence(x_proj: Tensor, bias: Tensor | None, h0: Tensor, c0: Tensor,
+                       weight_hh: Tensor, steps: TimeSteps) -> tuple[Tensor, Tensor, Tensor]:
+    """(outputs, h_n, c_n) through plain, differentiable torch ops: the LSTM equations of
+    ``LSTMCell.recur`` written as a function of the weights, run by ``run_steps``. What a second
+    derivative differentiates (see rnnzoo.learning.ops.reference_vjp)."""
+    if bias is not None:
+        x_proj = x_proj + bias
+
+    def step(a_in: Tensor, state):
+        h_prev, c_prev = state
+        i, f, g, o = (a_in + h_prev @ weight_hh.t()).chunk(4, 1)
+        c = torch.sigmoid(f) * c_prev + torch.sigmoid(i) * torch.tanh(g)
+        return torch.sigmoid(o) * torch.tanh(c), c
+
+    outputs, (h_n, c_n) = run_steps(step, x_proj, steps, (h0, c0))
+    return outputs, h_n, c_n
+
+
+# -- the registered operators (see rnnzoo.learning.ops) -----------------------------------------
+@torch.library.custom_op("rnnzoo::lstm_seq", mutates_args=())
+def lstm_seq(x_proj: Tensor, bias: Optional[Tensor], h0: Tensor, c0: Tensor, weight_hh: Tensor,
+             batch_sizes: list[int], reverse: bool
+             ) -> tuple[Tensor, Tensor, Tensor, Tensor, Tensor, Tensor]:
+    """(outputs, h_n, c_n, gates, cells, tanh(cells)): the native loop on the CPU when built,
+    :func:`forward_loop` elsewhere. The last three are what the backward reads."""
+    steps = TimeSteps(batch_sizes, reverse)
+    w_t = weight_hh.t().contiguous()
+    x_proj, h0, c0 = x_proj.contiguous(), h0.contiguous(), c0.contiguous()
+    loops = native.loops_for(x_proj)
+    if loops is None:
+        return forward_loop(x_proj, bias, h0, c0, w_t, steps)
+    return tuple(loops.lstm_forward(x_proj, bias, h0, c0, w_t, steps.batch_sizes, reverse))
+
+
+@lstm_seq.register_fake
+def _(x_proj, bias, h0, c0, weight_hh, batch_sizes, reverse):
+    check_rows(x_proj, h0, batch_sizes, "rnnzoo::lstm_seq")
+    total, hidden = x_proj.shape[0], h0.shape[1]
+    rows = x_proj.new_empty(total, hidden)
+    return (rows, h0.new_empty(h0.shape), c0.new_empty(c0.shape), x_proj.new_empty(total, 4 * hidden),
+            x_proj.new_empty(total, hidden), x_proj.new_empty(total, hidden))
+
+
+@torch.library.custom_op("rnnzoo::lstm_seq_backward", mutates_args=())
+def lstm_seq_backward(grad_outputs: Tensor, grad_h_n: Tensor, grad_c_n: Tensor, gates: Tensor,
+                      cells: Tensor, tanh_cells: Tensor, c0: Tensor, weight_hh: Tensor,
+                      batch_sizes: list[int], reverse: bool) -> tuple[Tensor, Tensor, Tensor]:
+    """(dL/da, dL/dh_0, dL/dC_0): the native backward loop on the CPU when built,
+    :func:`backward_loop` elsewhere."""
+    steps = TimeSteps(batch_sizes, reverse)
+    grad_outputs, grad_h_n, grad_c_n = (grad_outputs.contiguous(), grad_h_n.contiguous(),
+                                        grad_c_n.contiguous())
+    gates, cells, tanh_cells = gates.contiguous(), cells.contiguous(), tanh_cells.contiguous()
+    c0, weight_hh = c0.contiguous(), weight_hh.contiguous()
+    loops = native.loops_for(gates)
+    if loops is None:
+        return backward_loop(grad_outputs, grad_h_n, grad_c_n, gates, cells, tanh_cells, c0,
+                             weight_hh, steps)
+    return tuple(loops.lstm_backward(grad_outputs, grad_h_n, grad_c_n, gates, cells, tanh_cells,
+                                     c0, weight_hh, steps.batch_sizes, reverse))
+
+
+@lstm_seq_backward.register_fake
+def _(grad_outputs, grad_h_n, grad_c_n, gates, cells, tanh_cells, c0, weight_hh, batch_sizes,
+      reverse):
+    check_rows(gates, c0, batch_sizes, "rnnzoo::lstm_seq_backward")
+    return gates.new_empty(gates.shape), grad_h_n.new_empty(grad_h_n.shape), c0.new_empty(c0.shape)
+
+
+def _setup_context(ctx, inputs, output):
+    x_proj, bias, h0, c0, weight_hh, batch_sizes, reverse = inputs
+    outputs, _, _, gates, cells, tanh_cells = output
+    ctx.mark_non_differentiable(gates, cells, tanh_cells)
+    ctx.save_for_backward(x_proj, bias, h0, c0, weight_hh, outputs, gates, cells, tanh_cells)
+    ctx.loop = (batch_sizes, reverse)
+
+
+def _backward(ctx, grad_outputs, grad_h_n, grad_c_n, *unused):
+    x_proj, bias, h0, c0, weight_hh, outputs, gates, cells, tanh_cells = ctx.saved_tensors
+    batch_sizes, reverse = ctx.loop
+    steps = TimeSteps(batch_sizes, reverse)
+    if torch.is_grad_enabled():  # create_graph=True: differentiate the reference loop
+        grads = reference_vjp(
+            lambda *a: reference_sequence(*a, steps), (x_proj, bias, h0, c0, weight_hh),
+            ctx.needs_input_grad[:5], (grad_outputs, grad_h_n, grad_c_n))
+        return (*grads, None, None)
+    grad_gates, grad_h0, grad_c0 = torch.ops.rnnzoo.lstm_seq_backward(
+        zeros_if_none(grad_outputs, outputs), zeros_if_none(grad_h_n, h0),
+        zeros_if_none(grad_c_n, c0), gates, cells, tanh_cells, c0, weight_hh, batch_sizes,
+        reverse)
+    grad_bias = grad_weight = None
+    if ctx.needs_input_grad[1]:  # False when there is no bias
+        grad_bias = grad_gates.sum(0)
+    if ctx.needs_input_grad[4]:
+        grad_weight = recurrent_weight_grad(grad_gates, outputs, h0, steps)
+    return grad_gates, grad_bias, grad_h0, grad_c0, grad_weight, None, None
+
+
+torch.library.register_autograd("rnnzoo::lstm_seq", _backward, setup_context=_setup_context)
+register_folding_vmap(lstm_seq, (ROWS, PARAM, STATE, STATE, PARAM, SIZES, None),
+                      (ROWS, STATE, STATE, ROWS, ROWS, ROWS))
+register_folding_vmap(lstm_seq_backward,
+                      (ROWS, STATE, STATE, ROWS, ROWS, ROWS, STATE, PARAM, SIZES, None),
+                      (ROWS, STATE, STATE))
+
+
 class LSTMBPTT(torch.autograd.Function):
-    @staticmethod
-    def forward(ctx, x_proj: Tensor, bias: Tensor | None, h0: Tensor, c0: Tensor,
-                weight_hh: Tensor, steps: TimeSteps):
-        w_t = weight_hh.t().contiguous()
-        loops = native.loops_for(x_proj)
-        if loops is None:
-            result = forward_loop(x_proj, bias, h0, c0, w_t, steps)
-        else:
-            result = loops.lstm_forward(x_proj.contiguous(), bias, h0.contiguous(),
-                                        c0.contiguous(), w_t, steps.batch_sizes, steps.reverse)
-        outputs, h_n, c_n, gates, cells, tanh_cells = result
-        ctx.save_for_backward(outputs, gates, cells, tanh_cells, h0, c0, weight_hh)
-        ctx.steps = steps
-        return outputs, h_n, c_n
+    """The op with the same formula, as an autograd.Function that torch.func transforms accept
+    (see rnnzoo.learning.ops); what the cells call, through :func:`lstm_bptt`."""
+
+    generate_vmap_rule = True
 
     @staticmethod
-    def backward(ctx, grad_outputs: Tensor, grad_h_n: Tensor, grad_c_n: Tensor):
-        outputs, gates, cells, tanh_cells, h0, c0, weight_hh = ctx.saved_tensors
-        steps = ctx.steps
-        loops = native.loops_for(outputs)
-        if loops is None:
-            grad_gates, grad_h0, grad_c0 = backward_loop(
-                grad_outputs, grad_h_n, grad_c_n, gates, cells, tanh_cells, c0, weight_hh, steps)
-        else:
-            grad_gates, grad_h0, grad_c0 = loops.lstm_backward(
-                grad_outputs.contiguous(), grad_h_n.contiguous(), grad_c_n.contiguous(), gates,
-                cells, tanh_cells, c0.contiguous(), weight_hh.contiguous(), steps.batch_sizes,
-                steps.reverse)
-        grad_bias = grad_weight = None
-        if ctx.needs_input_grad[1]:  # False when there is no bias
-            grad_bias = grad_gates.sum(0)
-        if ctx.needs_input_grad[4]:
-            grad_weight = recurrent_weight_grad(grad_gates, outputs, h0, steps)
-        return grad_gates, grad_bias, grad_h0, grad_c0, grad_weight, None
+    def forward(x_proj: Tensor, bias: Tensor | None, h0: Tensor, c0: Tensor, weight_hh: Tensor,
+                batch_sizes: list[int], reverse: bool):
+        return torch.ops.rnnzoo.lstm_seq(x_proj, bias, h0, c0, weight_hh, batch_sizes, reverse)
+
+    setup_context = staticmethod(_setup_context)
+    backward = staticmethod(_backward)
+
+
+def lstm_bptt(x_proj: Tensor, bias: Tensor | None, h0: Tensor, c0: Tensor, weight_hh: Tensor,
+              steps: TimeSteps) -> tuple[Tensor, Tensor, Tensor]:
+    """(outputs, h_n, c_n) of the LSTM with the explicit-BPTT backward; ``bias`` is b_ih + b_hh
+    (or None), ``x_proj`` = x W_ih^T in the packed layout of ``steps``."""
+    outputs, h_n, c_n, *_ = LSTMBPTT.apply(x_proj, bias, h0, c0, weight_hh,
+                                           list(steps.batch_sizes), steps.reverse)
+    return outputs, h_n, c_n
