@@ -1,9 +1,12 @@
 """Initialisation schemes for recurrent weights, selectable per model (the ``init`` config group).
 
-Works on rnnzoo's cells and on torch.nn's RNN/LSTM/GRU alike: parameters are recognised by
-torch.nn's naming (``weight_ih*`` input weights, ``weight_hh*`` recurrent weights,
-``bias_ih*``/``bias_hh*`` biases), and stacked gate blocks are initialised block by block, so
-"orthogonal" means each gate's H x H recurrent matrix is orthogonal.
+Works on rnnzoo's cells and layers and on torch.nn's RNN/LSTM/GRU alike: parameters are
+recognised by torch.nn's naming (``weight_ih*`` input weights, ``weight_hh*`` recurrent weights,
+``bias_ih*``/``bias_hh*`` biases, ``weight_hr*`` an LSTM's projection), on whichever module
+owns them (a layer owns its cells' weights, as torch.nn's layers do), and stacked gate blocks
+are initialised block by block, so "orthogonal" means each gate's H x H recurrent matrix is
+orthogonal. The projection ``weight_hr`` (P x H) follows ``scheme``, with ``identity`` keeping
+its first P units (the P x H identity). Parametrized weights (weight_norm, ...) are left alone.
 
 Schemes (``scheme`` for the input weights, ``recurrent`` for the recurrent ones; the latter
 defaults to the former):
@@ -44,7 +47,7 @@ def _fill(weight: Tensor, scheme: str, blocks: int, is_recurrent: bool, *, std: 
             elif scheme == "orthogonal":
                 nn.init.orthogonal_(block, gain=gain)
             elif scheme == "identity" and is_recurrent:
-                block.copy_(torch.eye(block.shape[0], dtype=block.dtype) * gain)
+                block.copy_(torch.eye(*block.shape, dtype=block.dtype) * gain)
             elif scheme == "identity":  # the input weights of an IRNN: small Gaussian
                 nn.init.normal_(block, 0.0, 1e-3)
 
@@ -77,6 +80,8 @@ def initialize(model: nn.Module, scheme: str = "default", *, recurrent: str | No
                 _fill(p, scheme, blocks, False, **options)
             elif key.startswith("weight_hh") and recurrent != "default":
                 _fill(p, recurrent, blocks, True, **options)
+            elif key.startswith("weight_hr") and scheme != "default":  # the LSTM's projection
+                _fill(p, scheme, 1, True, **options)
             elif key.startswith(("bias_ih", "bias_hh")) and scheme != "default":
                 nn.init.zeros_(p)
             if forget is not None and forget_bias is not None and "bias" in key \

@@ -46,7 +46,10 @@ def test_nested_module_state_dict_and_attributes():
     ref, mine = Net(torch.nn.GRU(I, H, num_layers=2)), Net(rnnzoo.GRU(I, H, num_layers=2))
     mine.load_state_dict(ref.state_dict())
     assert list(mine.state_dict()) == list(ref.state_dict())
-    assert mine.rnn.weight_ih_l1 is mine.rnn.cells[1].weight_ih
+    # the layer owns the weights, as torch.nn's does; its cells hold none of their own
+    assert mine.rnn.weight_ih_l1 is dict(mine.rnn.named_parameters(recurse=False))["weight_ih_l1"]
+    assert mine.rnn.cell_weights(1)["weight_ih"] is mine.rnn.weight_ih_l1
+    assert not list(mine.rnn.cells.parameters())
     assert [p.shape for p in mine.rnn.all_weights[1]] == [p.shape for p in ref.rnn.all_weights[1]]
     with pytest.raises(AttributeError):
         mine.rnn.weight_ih_l7
@@ -103,10 +106,15 @@ def test_initial_state_changes_the_output_and_is_checked():
 
 
 def test_bad_constructor_arguments_are_refused_clearly():
+    # the exception types are torch.nn's (tests/test_dropin.py checks them against torch.nn)
     with pytest.raises(ValueError, match="proj_size"):
-        rnnzoo.LSTM(I, H, proj_size=4)
+        rnnzoo.LSTM(I, H, proj_size=H)
+    with pytest.raises(ValueError, match="proj_size"):
+        rnnzoo.LSTM(I, H, proj_size=-1)
     with pytest.raises(ValueError, match="hidden_size"):
         rnnzoo.GRU(I, 0)
+    with pytest.raises(TypeError, match="hidden_size"):
+        rnnzoo.GRU(I, 16.0)
     with pytest.raises(ValueError, match="dropout"):
         rnnzoo.RNN(I, H, num_layers=2, dropout=1.5)
     with pytest.raises(ValueError, match="nonlinearity"):

@@ -11,16 +11,35 @@ by default the input projection for every step at once, then the plain autograd 
 ``recur``. Cells with a faster path (explicit BPTT, or a parallel scan) override it while
 ``fast`` is true. ``forward`` is one step, with the same
 signature and return value as the matching ``torch.nn`` cell.
+
+Who owns the weights: a cell built on its own (``rnnzoo.cells.LSTMCell(8, 16)``) owns its
+parameters, as torch.nn.LSTMCell does. A layer (:class:`~rnnzoo.layers.RecurrentStack`) takes
+them over when it builds its cells (:meth:`RecurrentCell.hand_over_parameters`): they become
+the layer's own ``weight_ih_l0``, ``bias_hh_l1_reverse``, ... exactly as in torch.nn.LSTM, and
+the layer lends them back for each call (:meth:`RecurrentCell.using`), after any
+parametrization (weight_norm, spectral_norm) or assignment (WeightDrop) has acted on them. The
+cell's methods read ``self.weight_hh`` either way.
 """
 from __future__ import annotations
 
 import math
+import numbers
+from contextlib import contextmanager
+from typing import Iterator, Mapping
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
 from rnnzoo.cells.steps import State, TimeSteps, run_steps
+
+
+def check_size(name: str, value) -> None:
+    """torch.nn's checks of a size argument: TypeError unless an int, ValueError unless > 0."""
+    if not isinstance(value, numbers.Integral) or isinstance(value, bool):
+        raise TypeError(f"{name} should be of type int, got: {type(value).__name__}")
+    if value < 1:
+        raise ValueError(f"{name} must be greater than zero")
 
 
 class RecurrentCell(nn.Module):
@@ -42,16 +61,26 @@ class RecurrentCell(nn.Module):
         dtype=None,
     ):
         super().__init__()
-        if input_size < 1 or hidden_size < 1:
-            raise ValueError(
-                f"input_size and hidden_size must be positive, got {input_size} and {hidden_size}"
-            )
+        for name, value in (("input_size", input_size), ("hidden_size", hidden_size)):
+            check_size(name, value)
         self.input_size = input_size
         self.hidden_size = hidden_size
         self.bias = bias
         #: use the cell's fast sequence path (explicit BPTT or parallel scan) when it has one
         self.fast = fast
         self._factory = {"device": device, "dtype": dtype}
+        #: names of the parameters a layer has taken over (empty while the cell owns them)
+        self._handed_over: tuple[str, ...] = ()
+
+    @property
+    def output_size(self) -> int:
+        """The size of h_t, the output and the recurrent input (the LSTM's proj_size if set)."""
+        return self.hidden_size
+
+    @property
+    def state_sizes(self) -> tuple[int, ...]:
+        """The size of each state tensor: h_t first, then (the LSTM's) C_t."""
+        return (self.output_size,) + (self.hidden_size,) * (self.state_size - 1)
 
     # -- parameters -------------------------------------------------------------------------
     def _parameter(self, *shape: int) -> nn.Parameter:
@@ -61,7 +90,7 @@ class RecurrentCell(nn.Module):
         """weight_ih, weight_hh, bias_ih, bias_hh with torch.nn's names and shapes."""
         rows = self.blocks * self.hidden_size
         self.weight_ih = self._parameter(rows, self.input_size)
-        self.weight_hh = self._parameter(rows, self.hidden_size)
+        self.weight_hh = self._parameter(rows, self.output_size)
         if self.bias:
             self.bias_ih = self._parameter(rows)
             self.bias_hh = self._parameter(rows)
@@ -74,6 +103,54 @@ class RecurrentCell(nn.Module):
         bound = 1.0 / math.sqrt(self.hidden_size)
         for p in self.parameters():
             nn.init.uniform_(p, -bound, bound)
+
+    def hand_over_parameters(self) -> dict[str, nn.Parameter]:
+        """Give every parameter to the layer that will own it; returns them by name, in order.
+
+        Afterwards the cell holds no parameters (``bias=False``'s ``None`` entries stay), and
+        its methods run only inside :meth:`using`, with the tensors the layer lends it.
+        """
+        given = {name: p for name, p in self._parameters.items() if p is not None}
+        for name in given:
+            del self._parameters[name]
+        self._handed_over = tuple(given)
+        return given
+
+    @contextmanager
+    def using(self, weights: Mapping[str, Tensor]) -> Iterator["RecurrentCell"]:
+        """Run with ``weights`` (name -> tensor, e.g. a layer's parameters) as the cell's own.
+
+        The tensors are plain attributes for the duration of the block: ``recur`` and the
+        rest read ``self.weight_hh`` as usual, and autograd follows them to wherever they came
+        from (a parameter, a parametrization's output, an assigned tensor).
+        """
+        self.__dict__.update(weights)
+        try:
+            yield self
+        finally:
+            for name in weights:
+                self.__dict__.pop(name, None)
+
+    @contextmanager
+    def owning(self, parameters: Mapping[str, nn.Parameter]) -> Iterator["RecurrentCell"]:
+        """Register ``parameters`` on the cell for the block (to run its reset_parameters)."""
+        self._parameters.update(parameters)
+        try:
+            yield self
+        finally:
+            for name in parameters:
+                self._parameters.pop(name, None)
+
+    def __getattr__(self, name: str):
+        try:
+            return super().__getattr__(name)
+        except AttributeError:
+            if name in self.__dict__.get("_handed_over", ()):
+                raise AttributeError(
+                    f"{type(self).__name__}.{name} belongs to the layer that owns this cell "
+                    f"(as {name}_l<k>[_reverse]); run the layer, or the cell inside "
+                    f"cell.using(weights)") from None
+            raise
 
     # -- the recurrence ---------------------------------------------------------------------
     def project_input(self, x: Tensor) -> Tensor:
@@ -93,9 +170,7 @@ class RecurrentCell(nn.Module):
         return None if self.bias_ih is None else self.bias_ih + self.bias_hh
 
     def initial_state(self, batch: int, like: Tensor) -> State:
-        return tuple(
-            like.new_zeros(batch, self.hidden_size) for _ in range(self.state_size)
-        )
+        return tuple(like.new_zeros(batch, size) for size in self.state_sizes)
 
     # -- one step, as torch.nn.*Cell --------------------------------------------------------
     def forward(self, input: Tensor, hx=None):

@@ -19,8 +19,20 @@ Where the symbols live (torch.nn.LSTM / LSTMCell, gate order i, f, g, o):
 
 Departures from the texts: the texts' W_C is torch's g block (the candidate), and torch keeps
 two biases whose sum is the texts' one. Nothing else differs.
+
+With ``proj_size=P > 0`` (torch.nn.LSTM's projection, Sak et al. 2014) the output is projected:
+
+.. math::
+    h_t = W_{hr} (o_t \odot \tanh(C_t))
+
+``weight_hr`` has shape (P, H), h_t (the output and the recurrent input) has size P, so
+``weight_hh`` is (4H, P); C_t keeps size H. The explicit-BPTT fast path has no projection, so a
+projected LSTM always runs ``recur`` through autograd: correct and differentiable, but the
+slow path.
 """
 from __future__ import annotations
+
+import numbers
 
 import torch
 import torch.nn.functional as F
@@ -37,10 +49,23 @@ class LSTMCell(RecurrentCell):
     forget_block = 1
 
     def __init__(self, input_size: int, hidden_size: int, bias: bool = True, *,
-                 fast: bool = True, device=None, dtype=None):
+                 proj_size: int = 0, fast: bool = True, device=None, dtype=None):
         super().__init__(input_size, hidden_size, bias, fast=fast, device=device, dtype=dtype)
+        if not isinstance(proj_size, numbers.Integral) or isinstance(proj_size, bool):
+            raise TypeError(f"proj_size should be of type int, got: {type(proj_size).__name__}")
+        if proj_size < 0:
+            raise ValueError("proj_size should be a positive integer or zero to disable projections")
+        if proj_size >= hidden_size:
+            raise ValueError("proj_size has to be smaller than hidden_size")
+        self.proj_size = proj_size
         self._standard_parameters()
+        if proj_size:
+            self.weight_hr = self._parameter(proj_size, hidden_size)
         self.reset_parameters()
+
+    @property
+    def output_size(self) -> int:
+        return self.proj_size or self.hidden_size
 
     def recur(self, x_proj: Tensor, state: State) -> State:
         h_prev, c_prev = state
@@ -52,12 +77,17 @@ class LSTMCell(RecurrentCell):
         output_gate = torch.sigmoid(o)
         c = forget_gate * c_prev + input_gate * candidate
         h = output_gate * torch.tanh(c)
+        if self.proj_size:
+            h = F.linear(h, self.weight_hr)  # h_t = W_hr (o_t * tanh(C_t))
         return h, c
 
     def sequence(self, x: Tensor, steps: TimeSteps, initial: State):
-        if not self.fast:
+        if not self.fast or self.proj_size:  # the explicit-BPTT loop has no projection
             return super().sequence(x, steps, initial)
         x_proj = F.linear(x, self.weight_ih)  # the loop adds b_ih + b_hh
         outputs, h_n, c_n = lstm_bptt(x_proj, self._folded_bias(), *initial, self.weight_hh,
                                            steps)
         return outputs, (h_n, c_n)
+
+    def extra_repr(self) -> str:
+        return super().extra_repr() + (f", proj_size={self.proj_size}" if self.proj_size else "")

@@ -20,6 +20,8 @@ TWINS = {
     "lstm": (nn.LSTM, LSTM, {}),
     "gru": (nn.GRU, GRU, {}),
 }
+#: options a torch.nn twin takes too (anything else needs rnnzoo's RecurrentStack)
+TWIN_OPTIONS = {"lstm": {"proj_size"}}
 
 
 def build_rnn(cell: str, input_size: int, hidden_size: int, *, impl: str = "custom",
@@ -36,12 +38,12 @@ def build_rnn(cell: str, input_size: int, hidden_size: int, *, impl: str = "cust
         if name not in TWINS:
             raise ValueError(f"cell {cell!r} has no torch.nn implementation (torch.nn has "
                              f"{', '.join(TWINS)}); use impl=custom")
-        if options:
+        if set(options) - TWIN_OPTIONS.get(name, set()):
             raise ValueError(f"options {sorted(options)} apply only to rnnzoo's cells")
         layer, _, fixed = TWINS[name]
-        return layer(input_size, hidden_size, **fixed, **common)
+        return layer(input_size, hidden_size, **fixed, **common, **options)
     fast = impl == "custom"
-    if name in TWINS and not options:
+    if name in TWINS and set(options) <= TWIN_OPTIONS.get(name, set()):
         _, twin, fixed = TWINS[name]
-        return twin(input_size, hidden_size, **fixed, **common, fast=fast)
+        return twin(input_size, hidden_size, **fixed, **common, **options, fast=fast)
     return RecurrentStack(name, input_size, hidden_size, fast=fast, **common, **options)

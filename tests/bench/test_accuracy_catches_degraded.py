@@ -43,13 +43,16 @@ def lstm_without_forget_gate(name, *args, **kwargs):
     """An LSTM whose forget gate is pinned shut (sigmoid(-30) ~ 0, never trained), so the
     cell state holds one step only: the LSTM's memory is gone, the rest of it is intact."""
     layer = REAL_BUILD(name, *args, **kwargs)
-    for cell in (m for m in layer.modules() if isinstance(m, LSTMCell)):
+    for index, cell in enumerate(getattr(layer, "cells", ())):
+        if not isinstance(cell, LSTMCell):
+            continue
         block = slice(cell.hidden_size, 2 * cell.hidden_size)  # gate order i, f, g, o
-        params = (cell.weight_ih, cell.weight_hh, cell.bias_ih, cell.bias_hh)
+        weights = layer.cell_weights(index)  # the layer owns its cells' parameters
+        params = tuple(weights[k] for k in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"))
         with torch.no_grad():
             for p in params:
                 p[block] = 0
-            cell.bias_ih[block] = -30.0
+            weights["bias_ih"][block] = -30.0
         for p in params:
             p.register_hook(lambda grad, block=block: _zero_forget_block(grad, block))
     return layer
