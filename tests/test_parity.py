@@ -164,3 +164,39 @@ def test_native_loops_are_used_on_the_cpu():
     assert native.loops_for(torch.zeros(1, dtype=torch.float16)) is None
     with native.use_native(False):
         assert native.loops_for(torch.zeros(1)) is None
+
+
+# -- LSTM with proj_size: h_t = W_hr (o * tanh(C_t)), h of size P (the autograd path always) --
+PROJ = 3  # < H
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64], ids=["f32", "f64"])
+@pytest.mark.parametrize("impl,layers,bidirectional,batch_first,with_state", list(itertools.product(
+    ["custom", "autograd"], [1, 2], [False, True], [False, True], [False, True])))
+def test_proj_size_parity(impl, layers, bidirectional, batch_first, with_state, dtype):
+    ref, ours = twins("lstm", impl, dtype, num_layers=layers, bidirectional=bidirectional,
+                      batch_first=batch_first, proj_size=PROJ)
+    assert [(k, v.shape) for k, v in ours.state_dict().items()] == \
+        [(k, v.shape) for k, v in ref.state_dict().items()]
+    directions = 2 if bidirectional else 1
+    x = torch.randn((B, T, I) if batch_first else (T, B, I), dtype=dtype, requires_grad=True)
+    hx = None
+    if with_state:
+        hx = tuple(torch.randn(layers * directions, B, size, dtype=dtype, requires_grad=True)
+                   for size in (PROJ, H))
+    compare(ref, ours, x, hx, dtype)
+    # and rnnzoo -> torch.nn: new weights in ours, loaded into torch.nn, still equal
+    with torch.no_grad():
+        for p in ours.parameters():
+            p.uniform_(-0.5, 0.5)
+    ref.load_state_dict(ours.state_dict())
+    compare(ref, ours, x, hx, dtype)
+
+
+@pytest.mark.parametrize("bidirectional", [False, True])
+def test_proj_size_packed_unsorted_parity(bidirectional):
+    ref, ours = twins("lstm", "custom", torch.float64, num_layers=2, bidirectional=bidirectional,
+                      proj_size=PROJ)
+    x = torch.randn(T, B, I, dtype=torch.float64, requires_grad=True)
+    packed = pack_padded_sequence(x, torch.tensor([3, 6, 1]), enforce_sorted=False)
+    compare(ref, ours, packed, None, torch.float64)
