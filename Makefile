@@ -29,13 +29,17 @@ clean:
 train: venv
 	$(PY) train.py cell=lstm task=sentiment
 
-# The quick speed and accuracy suites (about 2 minutes), checked against benchmarks/baseline.json.
+# The quick speed and accuracy suites (about 2 minutes). Accuracy is checked against
+# benchmarks/baseline.json, speed against this machine's own baseline in benchmarks/machines/
+# (recorded on a machine's first run, which then does not fail; see scripts/check_regression.py).
 bench: venv
 	$(PY) scripts/benchmark.py bench=quick out_dir=bench-out/speed
 	$(PY) scripts/accuracy.py suite=quick out_dir=bench-out/accuracy
 	$(PY) scripts/check_regression.py compare bench-out/speed/results.json bench-out/accuracy/leaderboard.json
 
-# The full suites: the target shapes (speed) and every core cell on every task (accuracy, ~5 min of training).
+# The full suites: the headline shapes, forward and training step (speed, checked against this
+# machine's baseline like the quick ones), and every core cell on every task (accuracy, ~5 min).
 bench-full: venv
 	$(PY) scripts/benchmark.py bench=targets out_dir=bench-out/targets
+	$(PY) scripts/check_regression.py compare bench-out/targets/results.json
 	$(PY) scripts/accuracy.py suite=full out_dir=bench-out/accuracy-full
