@@ -25,7 +25,7 @@ import json
 import sys
 from pathlib import Path
 
-from rnnzoo.bench import regression
+from rnnzoo.bench import accuracy_check, regression
 from rnnzoo.bench.report import read_rows
 
 DEFAULT_BASELINE = "benchmarks/baseline.json"
@@ -112,6 +112,10 @@ def main(argv: list[str] | None = None) -> int:
         accuracy_outcomes = regression.compare(accuracy, baseline)
         print(f"accuracy: {args.baseline}")
         print(regression.format_outcomes(accuracy_outcomes))
+        for row in accuracy:  # the rows the baseline has no check for, and why
+            if not any(regression.matches(row, check) for check in baseline["checks"]):
+                reason = accuracy_check.why_unchecked(row) or "not in the baseline"
+                print(f"no check: {row.get('task')} {row.get('cell')}: {reason}")
         outcomes += accuracy_outcomes
     for fingerprint, rows in speed.items():
         outcomes += compare_speed(fingerprint, rows, machines[fingerprint], args)

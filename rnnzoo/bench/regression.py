@@ -3,8 +3,9 @@
 Two kinds of baseline, because speed and accuracy travel differently between machines:
 
 - **Accuracy** checks (``benchmarks/baseline.json``) hold for any machine: the suite's runs are
-  seeded, and a check judges the share of the gap to the trivial baseline that a result closes
-  (:mod:`rnnzoo.bench.accuracy_check`), not the last digits.
+  seeded, and a check judges the share of the gap between the task's trivial value and the
+  recorded result that a fresh result closes (:mod:`rnnzoo.bench.accuracy_check` has the
+  format and the rule), not the last digits.
 - **Speed** checks are only ever compared with measurements *from the same machine*: a
   custom/torch ratio measured side by side is stable on one machine but not across CPU models
   (see :mod:`rnnzoo.bench.machine`). Each machine fingerprint has its own file,
@@ -19,7 +20,7 @@ A speed check per measured row, for every shape the baseline has:
   catches a slowdown that hits rnnzoo and torch alike (a lost thread, a debug build), which
   the ratio cannot see. Wider, since absolute times carry the machine's noise.
 
-A check is::
+A speed check is::
 
     {"kind": "speed", "key": {"cell": "lstm", "impl": "custom", "mode": "train", "T": 100, ...},
      "metric": "ratio_vs_torch", "value": 1.12, "better": "lower", "tolerance": 0.25,
@@ -97,7 +98,9 @@ def compare(rows: list[dict], baseline: dict, tolerance: float | None = None) ->
         found = [metric_of(r, check["metric"]) for r in rows if matches(r, check)]
         if not found:
             status = "MISSING" if _shape_measured(rows, check) else "not run"
-            outcomes.append(Outcome(check, status, None, limit_of(check)))
+            limit = (accuracy_check.limit_of(check) if check.get("kind") == "accuracy"
+                     else limit_of(check))
+            outcomes.append(Outcome(check, status, None, limit))
             continue
         fresh = float(found[-1])
         if check.get("kind") == "accuracy":
