@@ -200,5 +200,7 @@ def elman_bptt(x_proj: Tensor, bias: Tensor | None, h0: Tensor, weight_hh: Tenso
                steps: TimeSteps, nonlinearity: str) -> tuple[Tensor, Tensor]:
     """(outputs, h_n) of the Elman recurrence with the explicit-BPTT backward; ``bias`` is
     b_ih + b_hh (or None), ``x_proj`` = x W_ih^T in the packed layout of ``steps``."""
-    return ElmanBPTT.apply(x_proj, bias, h0, weight_hh, list(steps.batch_sizes), steps.reverse,
-                           nonlinearity)
+    args = (x_proj, bias, h0, weight_hh, list(steps.batch_sizes), steps.reverse, nonlinearity)
+    if torch.jit.is_tracing():  # record the op (saveable), not a Python callback to the Function
+        return torch.ops.rnnzoo.elman_seq(*args)
+    return ElmanBPTT.apply(*args)

@@ -227,6 +227,9 @@ def gru_bptt(x_proj: Tensor, bias_ih: Tensor | None, h0: Tensor, weight_hh: Tens
              bias_hh: Tensor | None, steps: TimeSteps) -> tuple[Tensor, Tensor]:
     """(outputs, h_n) of the reset-after GRU with the explicit-BPTT backward; ``x_proj`` =
     x W_ih^T (without b_ih) in the packed layout of ``steps``."""
-    outputs, h_n, _ = GRUBPTT.apply(x_proj, bias_ih, h0, weight_hh, bias_hh,
-                                    list(steps.batch_sizes), steps.reverse)
+    args = (x_proj, bias_ih, h0, weight_hh, bias_hh, list(steps.batch_sizes), steps.reverse)
+    if torch.jit.is_tracing():  # record the op (saveable), not a Python callback to the Function
+        outputs, h_n, _ = torch.ops.rnnzoo.gru_seq(*args)
+    else:
+        outputs, h_n, _ = GRUBPTT.apply(*args)
     return outputs, h_n

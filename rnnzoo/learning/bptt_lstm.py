@@ -219,6 +219,9 @@ def lstm_bptt(x_proj: Tensor, bias: Tensor | None, h0: Tensor, c0: Tensor, weigh
               steps: TimeSteps) -> tuple[Tensor, Tensor, Tensor]:
     """(outputs, h_n, c_n) of the LSTM with the explicit-BPTT backward; ``bias`` is b_ih + b_hh
     (or None), ``x_proj`` = x W_ih^T in the packed layout of ``steps``."""
-    outputs, h_n, c_n, *_ = LSTMBPTT.apply(x_proj, bias, h0, c0, weight_hh,
-                                           list(steps.batch_sizes), steps.reverse)
+    args = (x_proj, bias, h0, c0, weight_hh, list(steps.batch_sizes), steps.reverse)
+    if torch.jit.is_tracing():  # record the op (saveable), not a Python callback to the Function
+        outputs, h_n, c_n, *_ = torch.ops.rnnzoo.lstm_seq(*args)
+    else:
+        outputs, h_n, c_n, *_ = LSTMBPTT.apply(*args)
     return outputs, h_n, c_n
