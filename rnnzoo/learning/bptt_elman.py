@@ -181,19 +181,42 @@ register_folding_vmap(elman_seq_backward, (ROWS, STATE, ROWS, PARAM, SIZES, None
 
 
 class ElmanBPTT(torch.autograd.Function):
-    """The op with the same formula, as an autograd.Function that torch.func transforms accept
-    (see rnnzoo.learning.ops); what the cells call, through :func:`elman_bptt`."""
+    """The op with the same formula, as the autograd.Function the cells call (through
+    :func:`elman_bptt`) in plain eager mode: a classic ``forward(ctx, ...)``, because
+    ``apply`` of a ``setup_context`` Function binds its arguments with ``inspect.signature`` on
+    every call (~45 us, as much as a short sequence's whole loop)."""
+
+    @staticmethod
+    def forward(ctx, x_proj: Tensor, bias: Tensor | None, h0: Tensor, weight_hh: Tensor,
+                batch_sizes: list[int], reverse: bool, nonlinearity: str):
+        output = torch.ops.rnnzoo.elman_seq(x_proj, bias, h0, weight_hh, batch_sizes, reverse, nonlinearity)
+        _setup_context(ctx, (x_proj, bias, h0, weight_hh, batch_sizes, reverse, nonlinearity), output)
+        return output
+
+    backward = staticmethod(_backward)
+
+
+class ElmanBPTTForTorchFunc(torch.autograd.Function):
+    """The same Function with ``setup_context`` and ``generate_vmap_rule``, which torch.func
+    transforms (grad, vjp, vmap, jacrev) require; they refuse an op that carries a
+    ``register_autograd`` formula (see rnnzoo.learning.ops)."""
 
     generate_vmap_rule = True
 
     @staticmethod
     def forward(x_proj: Tensor, bias: Tensor | None, h0: Tensor, weight_hh: Tensor,
                 batch_sizes: list[int], reverse: bool, nonlinearity: str):
-        return torch.ops.rnnzoo.elman_seq(x_proj, bias, h0, weight_hh, batch_sizes, reverse,
-                                          nonlinearity)
+        return torch.ops.rnnzoo.elman_seq(x_proj, bias, h0, weight_hh, batch_sizes, reverse, nonlinearity)
 
     setup_context = staticmethod(_setup_context)
     backward = staticmethod(_backward)
+
+
+def _function():
+    """The Function for the current mode: the setup_context one under torch.func transforms."""
+    if torch._C._are_functorch_transforms_active():
+        return ElmanBPTTForTorchFunc
+    return ElmanBPTT
 
 
 def elman_bptt(x_proj: Tensor, bias: Tensor | None, h0: Tensor, weight_hh: Tensor,
@@ -203,4 +226,4 @@ def elman_bptt(x_proj: Tensor, bias: Tensor | None, h0: Tensor, weight_hh: Tenso
     args = (x_proj, bias, h0, weight_hh, list(steps.batch_sizes), steps.reverse, nonlinearity)
     if torch.jit.is_tracing():  # record the op (saveable), not a Python callback to the Function
         return torch.ops.rnnzoo.elman_seq(*args)
-    return ElmanBPTT.apply(*args)
+    return _function().apply(*args)

@@ -208,19 +208,42 @@ register_folding_vmap(gru_seq_backward, (ROWS, STATE, ROWS, ROWS, STATE, PARAM, 
 
 
 class GRUBPTT(torch.autograd.Function):
-    """The op with the same formula, as an autograd.Function that torch.func transforms accept
-    (see rnnzoo.learning.ops); what the cells call, through :func:`gru_bptt`."""
+    """The op with the same formula, as the autograd.Function the cells call (through
+    :func:`gru_bptt`) in plain eager mode: a classic ``forward(ctx, ...)``, because
+    ``apply`` of a ``setup_context`` Function binds its arguments with ``inspect.signature`` on
+    every call (~45 us, as much as a short sequence's whole loop)."""
+
+    @staticmethod
+    def forward(ctx, x_proj: Tensor, bias_ih: Tensor | None, h0: Tensor, weight_hh: Tensor,
+                bias_hh: Tensor | None, batch_sizes: list[int], reverse: bool):
+        output = torch.ops.rnnzoo.gru_seq(x_proj, bias_ih, h0, weight_hh, bias_hh, batch_sizes, reverse)
+        _setup_context(ctx, (x_proj, bias_ih, h0, weight_hh, bias_hh, batch_sizes, reverse), output)
+        return output
+
+    backward = staticmethod(_backward)
+
+
+class GRUBPTTForTorchFunc(torch.autograd.Function):
+    """The same Function with ``setup_context`` and ``generate_vmap_rule``, which torch.func
+    transforms (grad, vjp, vmap, jacrev) require; they refuse an op that carries a
+    ``register_autograd`` formula (see rnnzoo.learning.ops)."""
 
     generate_vmap_rule = True
 
     @staticmethod
     def forward(x_proj: Tensor, bias_ih: Tensor | None, h0: Tensor, weight_hh: Tensor,
                 bias_hh: Tensor | None, batch_sizes: list[int], reverse: bool):
-        return torch.ops.rnnzoo.gru_seq(x_proj, bias_ih, h0, weight_hh, bias_hh, batch_sizes,
-                                        reverse)
+        return torch.ops.rnnzoo.gru_seq(x_proj, bias_ih, h0, weight_hh, bias_hh, batch_sizes, reverse)
 
     setup_context = staticmethod(_setup_context)
     backward = staticmethod(_backward)
+
+
+def _function():
+    """The Function for the current mode: the setup_context one under torch.func transforms."""
+    if torch._C._are_functorch_transforms_active():
+        return GRUBPTTForTorchFunc
+    return GRUBPTT
 
 
 def gru_bptt(x_proj: Tensor, bias_ih: Tensor | None, h0: Tensor, weight_hh: Tensor,
@@ -231,5 +254,5 @@ def gru_bptt(x_proj: Tensor, bias_ih: Tensor | None, h0: Tensor, weight_hh: Tens
     if torch.jit.is_tracing():  # record the op (saveable), not a Python callback to the Function
         outputs, h_n, _ = torch.ops.rnnzoo.gru_seq(*args)
     else:
-        outputs, h_n, _ = GRUBPTT.apply(*args)
+        outputs, h_n, _ = _function().apply(*args)
     return outputs, h_n
