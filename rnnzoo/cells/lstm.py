@@ -86,7 +86,7 @@ class LSTMCell(RecurrentCell):
             return super().sequence(x, steps, initial)
         x_proj = F.linear(x, self.weight_ih)  # the loop adds b_ih + b_hh
         outputs, h_n, c_n = lstm_bptt(x_proj, self._folded_bias(), *initial, self.weight_hh,
-                                           steps)
+                                      steps)
         return outputs, (h_n, c_n)
 
     def extra_repr(self) -> str:
