@@ -37,6 +37,7 @@ from torch import Tensor
 from rnnzoo.cells.base import RecurrentCell
 from rnnzoo.cells.steps import State, TimeSteps
 from rnnzoo.learning.bptt_gru import gru_bptt
+from rnnzoo.learning.dense import linear
 
 
 class GRUCell(RecurrentCell):
@@ -64,7 +65,7 @@ class GRUCell(RecurrentCell):
     def sequence(self, x: Tensor, steps: TimeSteps, initial: State):
         if not self.fast:
             return super().sequence(x, steps, initial)
-        x_proj = F.linear(x, self.weight_ih)  # the loop adds b_ih (and b_hh)
+        x_proj = linear(x, self.weight_ih)  # the loop adds b_ih (and b_hh)
         outputs, h_n = gru_bptt(x_proj, self.bias_ih, initial[0], self.weight_hh,
                                 self.bias_hh, steps)
         return outputs, (h_n,)

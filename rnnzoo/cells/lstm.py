@@ -41,6 +41,7 @@ from torch import Tensor
 from rnnzoo.cells.base import RecurrentCell
 from rnnzoo.cells.steps import State, TimeSteps
 from rnnzoo.learning.bptt_lstm import lstm_bptt
+from rnnzoo.learning.dense import linear
 
 
 class LSTMCell(RecurrentCell):
@@ -84,7 +85,7 @@ class LSTMCell(RecurrentCell):
     def sequence(self, x: Tensor, steps: TimeSteps, initial: State):
         if not self.fast or self.proj_size:  # the explicit-BPTT loop has no projection
             return super().sequence(x, steps, initial)
-        x_proj = F.linear(x, self.weight_ih)  # the loop adds b_ih + b_hh
+        x_proj = linear(x, self.weight_ih)  # the loop adds b_ih + b_hh
         outputs, h_n, c_n = lstm_bptt(x_proj, self._folded_bias(), *initial, self.weight_hh,
                                       steps)
         return outputs, (h_n, c_n)

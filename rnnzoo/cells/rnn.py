@@ -31,6 +31,7 @@ from torch import Tensor
 from rnnzoo.cells.base import RecurrentCell
 from rnnzoo.cells.steps import State, TimeSteps
 from rnnzoo.learning.bptt_elman import elman_bptt
+from rnnzoo.learning.dense import linear
 
 NONLINEARITIES = {"tanh": torch.tanh, "relu": torch.relu, "sigmoid": torch.sigmoid}
 
@@ -60,7 +61,7 @@ class ElmanCell(RecurrentCell):
     def sequence(self, x: Tensor, steps: TimeSteps, initial: State):
         if not self.fast:
             return super().sequence(x, steps, initial)
-        x_proj = F.linear(x, self.weight_ih)  # the loop adds b_ih + b_hh
+        x_proj = linear(x, self.weight_ih)  # the loop adds b_ih + b_hh
         outputs, h_n = elman_bptt(x_proj, self._folded_bias(), initial[0], self.weight_hh,
                                   steps, self.nonlinearity)
         return outputs, (h_n,)

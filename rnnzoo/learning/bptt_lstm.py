@@ -137,6 +137,27 @@ def _(x_proj, bias, h0, c0, weight_hh, batch_sizes, reverse):
             x_proj.new_empty(total, hidden), x_proj.new_empty(total, hidden))
 
 
+@torch.library.custom_op("rnnzoo::lstm_seq_infer", mutates_args=())
+def lstm_seq_infer(x_proj: Tensor, bias: Optional[Tensor], h0: Tensor, c0: Tensor,
+                   weight_hh: Tensor, batch_sizes: list[int], reverse: bool
+                   ) -> tuple[Tensor, Tensor, Tensor]:
+    """(outputs, h_n, c_n) when nothing will be differentiated (inference): the native loop keeps
+    no per-step gates, C or tanh(C) for a backward, which saves their memory traffic."""
+    steps = TimeSteps(batch_sizes, reverse)
+    w_t = weight_hh.t().contiguous()
+    x_proj, h0, c0 = x_proj.contiguous(), h0.contiguous(), c0.contiguous()
+    loops = native.loops_for(x_proj)
+    if loops is None:
+        return forward_loop(x_proj, bias, h0, c0, w_t, steps)[:3]
+    return tuple(loops.lstm_infer(x_proj, bias, h0, c0, w_t, steps.batch_sizes, reverse))
+
+
+@lstm_seq_infer.register_fake
+def _(x_proj, bias, h0, c0, weight_hh, batch_sizes, reverse):
+    check_rows(x_proj, h0, batch_sizes, "rnnzoo::lstm_seq_infer")
+    return x_proj.new_empty(x_proj.shape[0], h0.shape[1]), h0.new_empty(h0.shape), c0.new_empty(c0.shape)
+
+
 @torch.library.custom_op("rnnzoo::lstm_seq_backward", mutates_args=())
 def lstm_seq_backward(grad_outputs: Tensor, grad_h_n: Tensor, grad_c_n: Tensor, gates: Tensor,
                       cells: Tensor, tanh_cells: Tensor, c0: Tensor, weight_hh: Tensor,
@@ -195,6 +216,8 @@ def _backward(ctx, grad_outputs, grad_h_n, grad_c_n, *unused):
 torch.library.register_autograd("rnnzoo::lstm_seq", _backward, setup_context=_setup_context)
 register_folding_vmap(lstm_seq, (ROWS, PARAM, STATE, STATE, PARAM, SIZES, None),
                       (ROWS, STATE, STATE, ROWS, ROWS, ROWS))
+register_folding_vmap(lstm_seq_infer, (ROWS, PARAM, STATE, STATE, PARAM, SIZES, None),
+                      (ROWS, STATE, STATE))
 register_folding_vmap(lstm_seq_backward,
                       (ROWS, STATE, STATE, ROWS, ROWS, ROWS, STATE, PARAM, SIZES, None),
                       (ROWS, STATE, STATE))
@@ -244,8 +267,20 @@ def lstm_bptt(x_proj: Tensor, bias: Tensor | None, h0: Tensor, c0: Tensor, weigh
     """(outputs, h_n, c_n) of the LSTM with the explicit-BPTT backward; ``bias`` is b_ih + b_hh
     (or None), ``x_proj`` = x W_ih^T in the packed layout of ``steps``."""
     args = (x_proj, bias, h0, c0, weight_hh, list(steps.batch_sizes), steps.reverse)
+    # a trace records one op whatever the grad mode of the run that makes it (its check re-runs
+    # without grad): the differentiable one
+    if not torch.jit.is_tracing() and not _differentiable(x_proj, bias, h0, c0, weight_hh):
+        return torch.ops.rnnzoo.lstm_seq_infer(*args)
     if torch.jit.is_tracing():  # record the op (saveable), not a Python callback to the Function
         outputs, h_n, c_n, *_ = torch.ops.rnnzoo.lstm_seq(*args)
     else:
         outputs, h_n, c_n, *_ = _function().apply(*args)
     return outputs, h_n, c_n
+
+
+def _differentiable(*tensors) -> bool:
+    """Whether autograd will record the call (grad mode, an input that requires grad, or a
+    torch.func transform, whose wrapped tensors may require grad on another level)."""
+    if torch._C._are_functorch_transforms_active():
+        return True
+    return torch.is_grad_enabled() and any(t is not None and t.requires_grad for t in tensors)

@@ -18,6 +18,7 @@
 // sequences: rows that drop out are finished (their state is final), rows that join start from
 // their initial state.
 #include <ATen/ATen.h>
+#include <ATen/Config.h>
 #include <ATen/Parallel.h>
 #include <torch/library.h>
 
@@ -29,6 +30,12 @@
 #include <vector>
 
 using at::Tensor;
+
+// oneDNN's matmul (see gemm_rows): exported by torch, declared in a header it does not ship
+namespace at { namespace native {
+TORCH_API void mkldnn_matmul(const Tensor& mat1, const Tensor& mat2, const Tensor& result,
+                             float beta, float alpha);
+}}  // namespace at::native
 
 namespace {
 
@@ -161,10 +168,26 @@ void dgemm_(const char*, const char*, const int*, const int*, const int*, const 
             const int*) __attribute__((weak));
 }
 
+// oneDNN's matmul, which torch ships and exports; its JIT kernels beat MKL's sgemm by 10-15%
+// on large float products on some CPUs (AMD Zen 4), but its per-call set-up (~8 us) loses on
+// small ones, so it takes only products whose weight has at least DNNL_MIN_WEIGHT elements.
+#ifndef RNNZOO_DNNL_MIN_WEIGHT
+#define RNNZOO_DNNL_MIN_WEIGHT (1 << 18)
+#endif
+
 template <typename T>
 void gemm_rows(int64_t m, int64_t n, int64_t k, const T* a, int64_t lda, const T* b, int64_t ldb,
                T beta, T* c, int64_t ldc) {
   if (m <= 0) return;
+  if constexpr (std::is_same_v<T, float>) {
+    if (AT_MKLDNN_ENABLED() && n * k >= RNNZOO_DNNL_MIN_WEIGHT && m >= 8) {
+      auto options = at::TensorOptions().dtype(at::kFloat);
+      const Tensor A = at::from_blob(const_cast<T*>(a), {m, k}, {lda, 1}, options);
+      const Tensor B = at::from_blob(const_cast<T*>(b), {k, n}, {ldb, 1}, options);
+      const Tensor C = at::from_blob(c, {m, n}, {ldc, 1}, options);
+      return at::native::mkldnn_matmul(A, B, C, beta, 1.0f);
+    }
+  }
   // row-major C = A B is column-major C^T = B^T A^T: BLAS with the operands swapped
   const int M = static_cast<int>(n), N = static_cast<int>(m), K = static_cast<int>(k);
   const int LDA = static_cast<int>(ldb), LDB = static_cast<int>(lda), LDC = static_cast<int>(ldc);
@@ -355,6 +378,61 @@ std::vector<Tensor> lstm_forward(const Tensor& x_proj, const c10::optional<Tenso
           tanh_cells};
 }
 
+// The same forward for inference (nothing will go back through it): returns (outputs h, h_n,
+// c_n) only. Keeping the gates, C and tanh(C) of every step for the backward is what the
+// training forward spends its memory traffic on (at T=100, B=64, H=512: 52 MB of gates, written
+// once and read by no one here); this one keeps one step of gates per row and each row's C in
+// place, all of which stay in the cache.
+std::vector<Tensor> lstm_infer(const Tensor& x_proj, const c10::optional<Tensor>& bias,
+                               const Tensor& h0, const Tensor& c0, const Tensor& w_t,
+                               at::IntArrayRef batch_sizes, bool reverse) {
+  const Steps steps(batch_sizes, reverse);
+  const int64_t H = h0.size(1), B = h0.size(0);
+  const Tensor b_all = bias_or_zeros(bias, 4 * H, x_proj), w = w_t.contiguous();
+  const Tensor h_init = h0.contiguous();
+  Tensor outputs = at::empty({x_proj.size(0), H}, x_proj.options());
+  Tensor cell_state = c0.contiguous().clone();  // each row's C_t, updated in place: C_n at the end
+  Tensor step_gates = at::empty({B, 4 * H}, x_proj.options());
+  dispatch(x_proj, [&](auto zero) {
+    using scalar_t = decltype(zero);
+    const scalar_t *x_all = ptr<scalar_t>(x_proj), *b = ptr<scalar_t>(b_all), *w_hh_t = ptr<scalar_t>(w);
+    const scalar_t* h0_p = ptr<scalar_t>(h_init);
+    scalar_t *a_all = ptr<scalar_t>(step_gates), *c_all = ptr<scalar_t>(cell_state), *h_all = ptr<scalar_t>(outputs);
+    const scalar_t *b_i = b, *b_f = b + H, *b_g = b + 2 * H, *b_o = b + 3 * H;
+    for_row_blocks(B, [&](int64_t begin, int64_t end) {
+      for (int64_t k = 0; k < steps.size(); ++k) {
+        const int64_t stop = active_end(steps, k, end);
+        if (stop <= begin) continue;
+        gemm_previous(h_all, steps, k, h0_p, begin, stop, H, w_hh_t, 4 * H, scalar_t(0), a_all, 4 * H);
+        const scalar_t* x = steps.at(x_all, k, 4 * H);
+        scalar_t* h = steps.at(h_all, k, H);
+        for (int64_t row = begin; row < stop; ++row) {
+          const scalar_t* a_i = a_all + row * 4 * H;  // h_{t-1} W_hh^T, blocks i, f, g, o
+          const scalar_t* a_f = a_i + H;
+          const scalar_t* a_g = a_f + H;
+          const scalar_t* a_o = a_g + H;
+          const scalar_t* x_i = x + row * 4 * H;
+          const scalar_t* x_f = x_i + H;
+          const scalar_t* x_g = x_f + H;
+          const scalar_t* x_o = x_g + H;
+          scalar_t* c = c_all + row * H;  // C_{t-1}, becoming C_t
+          scalar_t* h_row = h + row * H;
+#pragma omp simd
+          for (int64_t j = 0; j < H; ++j) {
+            const scalar_t i = sigmoid(x_i[j] + b_i[j] + a_i[j]);
+            const scalar_t f = sigmoid(x_f[j] + b_f[j] + a_f[j]);
+            const scalar_t g = tanh_(x_g[j] + b_g[j] + a_g[j]);
+            const scalar_t o = sigmoid(x_o[j] + b_o[j] + a_o[j]);
+            c[j] = f * c[j] + i * g;  // C_t = f * C_{t-1} + i * g
+            h_row[j] = o * tanh_(c[j]);  // h_t = o * tanh(C_t)
+          }
+        }
+      }
+    });
+  });
+  return {outputs, final_rows(outputs, steps, h0), cell_state};
+}
+
 // Returns (da: the gradient of every step's pre-activations, dL/dh_0, dL/dC_0).
 std::vector<Tensor> lstm_backward(const Tensor& grad_outputs, const Tensor& grad_h_n,
                                   const Tensor& grad_c_n, const Tensor& gates, const Tensor& cells,
@@ -537,13 +615,33 @@ std::vector<Tensor> gru_backward(const Tensor& grad_outputs, const Tensor& grad_
   return {grad_x, grad_s, grad_h0};
 }
 
+// ---- a @ b for the large products around the loops ------------------------------------------
+// The input projection x W_ih^T over all steps and the products of the backward are the largest
+// GEMMs of a recurrent layer. torch's mm runs them in MKL; oneDNN's matmul (which torch.nn's
+// LSTM uses through its RNN primitive) was 25-35% faster for float32 on an AMD EPYC (Zen 4)
+// with 2 threads, so rnnzoo::dense (rnnzoo/learning/dense.py) sends them here.
+Tensor dense(const Tensor& a, const Tensor& b) {
+  TORCH_CHECK(a.dim() == 2 && b.dim() == 2 && a.size(1) == b.size(0), "dense: shapes ",
+              a.sizes(), " and ", b.sizes(), " cannot be multiplied");
+  Tensor out = at::empty({a.size(0), b.size(1)}, a.options());
+#if AT_MKLDNN_ENABLED()
+  if (a.scalar_type() == at::kFloat && b.scalar_type() == at::kFloat && out.numel() > 0) {
+    at::native::mkldnn_matmul(a, b, out, 0.0f, 1.0f);
+    return out;
+  }
+#endif
+  return at::mm_out(out, a, b);
+}
+
 }  // namespace
 
 TORCH_LIBRARY(rnnzoo, m) {
   m.def("elman_forward", &elman_forward);
   m.def("elman_backward", &elman_backward);
   m.def("lstm_forward", &lstm_forward);
+  m.def("lstm_infer", &lstm_infer);
   m.def("lstm_backward", &lstm_backward);
   m.def("gru_forward", &gru_forward);
   m.def("gru_backward", &gru_backward);
+  m.def("dense_matmul", &dense);
 }
