@@ -16,9 +16,14 @@ A speed check per measured row, for every shape the baseline has:
 
 - ``ratio_vs_torch`` of every custom row (relative tolerance :data:`DEFAULT_TOLERANCE`): catches
   a slowdown of rnnzoo's own path, whatever the machine's load does to both;
-- ``median_ms`` of every row, torch's included (relative tolerance :data:`TIME_TOLERANCE`):
-  catches a slowdown that hits rnnzoo and torch alike (a lost thread, a debug build), which
-  the ratio cannot see. Wider, since absolute times carry the machine's noise.
+- ``min_ms`` of every row, torch's included: catches a slowdown that hits rnnzoo and torch
+  alike (a lost thread, a debug build), which the ratio cannot see. Absolute times carry the
+  machine's noise, and on a shared 2-core VM one row's median doubled between two runs of the
+  same code while the rest held, so these are judged together, not row by row: the run fails
+  when the geometric mean of fresh/baseline over all its time checks exceeds
+  1 + :data:`TIME_TOLERANCE` (a uniform 2x slowdown gives 2; one row at 2x among twelve, 1.06).
+  The fastest run of a row (``min_ms``), which noise can only lengthen, is what is compared.
+  Each row's own time is printed beside it, as information.
 
 A speed check is::
 
@@ -45,7 +50,7 @@ from rnnzoo.utils.io import write_json
 
 FORMAT = "rnnzoo-baseline/1"
 DEFAULT_TOLERANCE = 0.25
-#: relative tolerance of the absolute times (median_ms)
+#: relative tolerance of the geometric mean of the absolute times (min_ms) over all rows
 TIME_TOLERANCE = 0.5
 #: where the per-machine speed baselines live
 MACHINES_DIR = "benchmarks/machines"
@@ -58,7 +63,7 @@ ACCURACY_KEY = accuracy_check.KEY
 @dataclass
 class Outcome:
     check: dict
-    status: str  # "ok", "REGRESSED", "MISSING", "improved", "not run"
+    status: str  # "ok", "REGRESSED", "MISSING", "improved", "not run", "info"
     fresh: float | None
     limit: float | None
 
@@ -107,16 +112,34 @@ def compare(rows: list[dict], baseline: dict, tolerance: float | None = None) ->
             status, limit = accuracy_check.judge(check, fresh)
             outcomes.append(Outcome(check, status, fresh, limit))
             continue
+        if check.get("pooled"):  # judged together below
+            outcomes.append(Outcome(check, "info", fresh, None))
+            continue
         limit = limit_of(check)
         lower = check.get("better", "lower") == "lower"
         worse = fresh > limit if lower else fresh < limit
         better = fresh < check["value"] if lower else fresh > check["value"]
         status = "REGRESSED" if worse or math.isnan(fresh) else ("improved" if better else "ok")
         outcomes.append(Outcome(check, status, fresh, limit))
-    return outcomes
+    pooled = pooled_outcome(outcomes)
+    return outcomes + ([pooled] if pooled else [])
 
 
 SHAPE = ("device", "dtype", "T", "B", "I", "H", "layers", "bidirectional")
+
+
+def pooled_outcome(outcomes: list[Outcome]) -> Outcome | None:
+    """The geometric mean of fresh/baseline over the measured pooled (time) checks, as one
+    check that fails above 1 + its tolerance."""
+    pooled = [o for o in outcomes if o.check.get("pooled") and o.fresh is not None]
+    if not pooled:
+        return None
+    tolerance = max(float(o.check.get("tolerance", TIME_TOLERANCE)) for o in pooled)
+    ratio = math.exp(sum(math.log(o.fresh / float(o.check["value"])) for o in pooled) / len(pooled))
+    check = {"kind": "speed", "key": {"rows": len(pooled)}, "metric": "time_geomean",
+             "value": 1.0, "better": "lower", "tolerance": tolerance, "relative": True}
+    status = "REGRESSED" if ratio > 1 + tolerance or math.isnan(ratio) else "ok"
+    return Outcome(check, status, ratio, 1 + tolerance)
 
 
 def _shape_measured(rows: list[dict], check: dict) -> bool:
@@ -160,9 +183,9 @@ def speed_checks(row: dict, tolerance: float = DEFAULT_TOLERANCE,
     """A speed row's checks: its time, and its ratio to torch where it has one."""
     key = {k: row.get(k) for k in SPEED_KEY}
     checks = []
-    if row.get("median_ms") is not None:
-        checks.append({"kind": "speed", "key": key, "metric": "median_ms",
-                       "value": row["median_ms"], "better": "lower",
+    if row.get("min_ms") is not None:
+        checks.append({"kind": "speed", "key": key, "metric": "min_ms", "pooled": True,
+                       "value": row["min_ms"], "better": "lower",
                        "tolerance": time_tolerance, "relative": True})
     if row.get("impl") != "torch" and row.get("ratio_vs_torch") is not None:
         checks.append({"kind": "speed", "key": key, "metric": "ratio_vs_torch",

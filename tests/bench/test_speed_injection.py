@@ -39,16 +39,15 @@ def measured_with(monkeypatch, slowed: set[str]) -> list[dict]:
 
 
 def regressed(rows, baseline) -> set[tuple[str, str]]:
-    return {(o.check["key"]["impl"], o.check["metric"])
+    return {(o.check["key"].get("impl"), o.check["metric"])
             for o in regression.compare(rows, baseline) if o.status == "REGRESSED"}
 
 
 def test_a_2x_slower_custom_path_is_flagged(monkeypatch, baseline):
     flagged = regressed(measured_with(monkeypatch, {"custom"}), baseline)
     assert ("custom", "ratio_vs_torch") in flagged
-    assert ("torch", "median_ms") not in flagged  # torch itself was not slowed (2x vs 1.5x limit)
 
 
 def test_a_2x_slowdown_of_custom_and_torch_alike_is_flagged(monkeypatch, baseline):
     flagged = regressed(measured_with(monkeypatch, {"custom", "torch"}), baseline)
-    assert ("torch", "median_ms") in flagged and ("custom", "median_ms") in flagged
+    assert (None, "time_geomean") in flagged  # the ratio cannot see it; the times do
