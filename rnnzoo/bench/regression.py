@@ -21,7 +21,9 @@ A speed check per measured row, for every shape the baseline has:
   machine's noise, and on a shared 2-core VM one row's median doubled between two runs of the
   same code while the rest held, so these are judged together, not row by row: the run fails
   when the geometric mean of fresh/baseline over all its time checks exceeds
-  1 + :data:`TIME_TOLERANCE` (a uniform 2x slowdown gives 2; one row at 2x among twelve, 1.06).
+  1 + :data:`TIME_TOLERANCE` = 1.75 (a uniform 2x slowdown gives 2; one row at 2x among
+  twelve, 1.06; five runs of unchanged code on that VM gave 0.99 to 1.48, so `make bench`
+  measures the speed a second time before it reports a regression).
   The fastest run of a row (``min_ms``), which noise can only lengthen, is what is compared.
   Each row's own time is printed beside it, as information.
 
@@ -51,7 +53,7 @@ from rnnzoo.utils.io import write_json
 FORMAT = "rnnzoo-baseline/1"
 DEFAULT_TOLERANCE = 0.25
 #: relative tolerance of the geometric mean of the absolute times (min_ms) over all rows
-TIME_TOLERANCE = 0.5
+TIME_TOLERANCE = 0.75
 #: where the per-machine speed baselines live
 MACHINES_DIR = "benchmarks/machines"
 #: the fields that identify a speed row (the configuration and the implementation)

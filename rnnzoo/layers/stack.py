@@ -140,6 +140,11 @@ class RecurrentStack(nn.Module):
     # -- running ------------------------------------------------------------------------------
     def forward(self, input, hx=None):
         packed = isinstance(input, PackedSequence)
+        if packed and torch.compiler.is_exporting():
+            # the batch sizes become the loops' constants, but a PackedSequence carries them
+            # as data, which export cannot read (compile can: it specialises on them)
+            raise ValueError(f"{type(self).__name__}: torch.export cannot take a PackedSequence; "
+                             f"export with a padded (T, B, I) tensor")
         if packed:
             data, batch_sizes, sorted_indices, unsorted_indices = input
             sizes, batched = batch_sizes.tolist(), True
