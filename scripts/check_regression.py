@@ -26,7 +26,7 @@ import sys
 from pathlib import Path
 
 from rnnzoo.bench import accuracy_check, regression
-from rnnzoo.bench.report import read_rows
+from rnnzoo.bench.report import rows_in
 
 DEFAULT_BASELINE = "benchmarks/baseline.json"
 
@@ -37,7 +37,7 @@ def read_results(paths: list[str]) -> tuple[list[dict], dict[str, list[dict]], d
     for path in paths:
         data = json.loads(Path(path).read_text())
         meta = data.get("meta", {}) if isinstance(data, dict) else {}
-        for row in read_rows(path):
+        for row in rows_in(data):
             if row.get("kind", "speed") != "speed":
                 accuracy.append(row)
                 continue

@@ -7,13 +7,23 @@ def _seed():
     torch.manual_seed(0)
 
 
+def _with_threads(count: int):
+    before = torch.get_num_threads()
+    torch.set_num_threads(count)
+    yield
+    torch.set_num_threads(before)
+
+
 @pytest.fixture
 def one_thread():
     """Small recurrent steps run fastest on one thread; the thread count is restored after."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+    yield from _with_threads(1)
+
+
+@pytest.fixture
+def two_threads():
+    """The native loops' threaded row split needs more than one thread; restored after."""
+    yield from _with_threads(2)
 
 
 def pytest_collection_modifyitems(config, items):

@@ -48,7 +48,11 @@ def write_results(path, rows: list[dict], meta: dict | None = None) -> Path:
 
 def read_rows(path) -> list[dict]:
     """The rows of a result file (a ``{"rows": [...]}`` object or a bare list)."""
-    data = json.loads(Path(path).read_text())
+    return rows_in(json.loads(Path(path).read_text()))
+
+
+def rows_in(data) -> list[dict]:
+    """The rows of a result file's parsed JSON."""
     return data["rows"] if isinstance(data, dict) else data
 
 

@@ -36,15 +36,6 @@ def need_native():
         pytest.skip("native loops unavailable (RNNZOO_NATIVE=0, or the build failed: see the warning)")
 
 
-@pytest.fixture
-def two_threads():
-    """The threaded row split needs more than one thread; the thread count is restored after."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(2)
-    yield
-    torch.set_num_threads(threads)
-
-
 def run(model, x, lengths, hx):
     """Outputs, final states and the gradients of x, hx and every parameter, for one loss."""
     x = x.detach().requires_grad_()

@@ -112,7 +112,6 @@ struct Steps {
     }
   }
   int64_t size() const { return static_cast<int64_t>(rows.size()); }
-  Tensor at(const Tensor& data, int64_t k) const { return data.narrow(0, start[k], rows[k]); }
   // the same rows of a contiguous (N, width) buffer as a pointer: no Tensor is made, which
   // matters in a loop whose steps take microseconds
   template <typename T> T* at(T* data, int64_t k, int64_t width) const {
@@ -151,9 +150,10 @@ template <typename F> void for_row_blocks(int64_t batch, const F& body) {
   at::parallel_for(0, batch, min_rows, body);
 }
 
-// The rows of this thread that step k has: [begin, min(end, rows_k)).
-inline int64_t active_end(const Steps& steps, int64_t k, int64_t end) {
-  return std::min(end, steps.rows[k]);
+// The end of this thread's rows [begin, end) that step k has: rows [begin, result) take part in
+// the step (none when result == begin).
+inline int64_t active_end(const Steps& steps, int64_t k, int64_t begin, int64_t end) {
+  return std::clamp(steps.rows[k], begin, end);
 }
 
 // ---- C (m x n) = A (m x k) B (k x n) + beta C, row-major, on the calling thread -------------
@@ -211,7 +211,7 @@ template <typename T>
 void gemm_previous(const T* per_step, const Steps& steps, int64_t k, const T* initial,
                    int64_t begin, int64_t end, int64_t width, const T* b, int64_t n, T beta,
                    T* c, int64_t ldc) {
-  const int64_t carried = k == 0 ? begin : std::clamp(steps.rows[k - 1], begin, end);
+  const int64_t carried = k == 0 ? begin : active_end(steps, k - 1, begin, end);
   if (carried > begin)
     gemm_rows(carried - begin, n, width, per_step + (steps.start[k - 1] + begin) * width, width,
               b, n, beta, c + begin * ldc, ldc);
@@ -261,7 +261,7 @@ std::vector<Tensor> elman_forward(const Tensor& x_proj, const c10::optional<Tens
     with_activation(f, [&](auto activate, auto) {
       for_row_blocks(h0.size(0), [&](int64_t begin, int64_t end) {
         for (int64_t k = 0; k < steps.size(); ++k) {
-          const int64_t stop = active_end(steps, k, end);
+          const int64_t stop = active_end(steps, k, begin, end);
           if (stop <= begin) continue;
           scalar_t* u = steps.at(out, k, H);  // h_{t-1} W_hh^T, then f(u_t)
           gemm_previous(out, steps, k, h_init, begin, stop, H, w_hh_t, H, scalar_t(0), u, H);
@@ -294,9 +294,9 @@ std::vector<Tensor> elman_backward(const Tensor& grad_outputs, const Tensor& gra
     scalar_t *d_all = ptr<scalar_t>(delta), *from_later = ptr<scalar_t>(carry), *gh0 = ptr<scalar_t>(grad_h0);
     with_activation(f, [&](auto, auto slope) {
       for_row_blocks(carry.size(0), [&](int64_t begin, int64_t end) {
-        int64_t active = std::clamp(steps.rows.back(), begin, end);
+        int64_t active = active_end(steps, steps.size() - 1, begin, end);
         for (int64_t k = steps.size() - 1; k >= 0; --k) {
-          const int64_t stop = std::clamp(steps.rows[k], begin, end);
+          const int64_t stop = active_end(steps, k, begin, end);
           leave_rows(from_later, gh0, stop, active, H);
           active = stop;
           if (stop <= begin) continue;
@@ -341,7 +341,7 @@ std::vector<Tensor> lstm_forward(const Tensor& x_proj, const c10::optional<Tenso
     const scalar_t *b_i = b, *b_f = b + H, *b_g = b + 2 * H, *b_o = b + 3 * H;
     for_row_blocks(h0.size(0), [&](int64_t begin, int64_t end) {
       for (int64_t k = 0; k < steps.size(); ++k) {
-        const int64_t stop = active_end(steps, k, end);
+        const int64_t stop = active_end(steps, k, begin, end);
         if (stop <= begin) continue;
         scalar_t* gate = steps.at(gate_all, k, 4 * H);  // h_{t-1} W_hh^T, then i, f, g, o
         gemm_previous(h_all, steps, k, h0_p, begin, stop, H, w_hh_t, 4 * H, scalar_t(0), gate, 4 * H);
@@ -401,7 +401,7 @@ std::vector<Tensor> lstm_infer(const Tensor& x_proj, const c10::optional<Tensor>
     const scalar_t *b_i = b, *b_f = b + H, *b_g = b + 2 * H, *b_o = b + 3 * H;
     for_row_blocks(B, [&](int64_t begin, int64_t end) {
       for (int64_t k = 0; k < steps.size(); ++k) {
-        const int64_t stop = active_end(steps, k, end);
+        const int64_t stop = active_end(steps, k, begin, end);
         if (stop <= begin) continue;
         gemm_previous(h_all, steps, k, h0_p, begin, stop, H, w_hh_t, 4 * H, scalar_t(0), a_all, 4 * H);
         const scalar_t* x = steps.at(x_all, k, 4 * H);
@@ -452,9 +452,9 @@ std::vector<Tensor> lstm_backward(const Tensor& grad_outputs, const Tensor& grad
     scalar_t *from_later = ptr<scalar_t>(carry_h), *dc_carry = ptr<scalar_t>(carry_c);
     scalar_t *gh0 = ptr<scalar_t>(grad_h0), *gc0 = ptr<scalar_t>(grad_c0), *da_all = ptr<scalar_t>(grad_gates);
     for_row_blocks(carry_h.size(0), [&](int64_t begin, int64_t end) {
-      int64_t active = std::clamp(steps.rows.back(), begin, end);
+      int64_t active = active_end(steps, steps.size() - 1, begin, end);
       for (int64_t k = steps.size() - 1; k >= 0; --k) {
-        const int64_t stop = std::clamp(steps.rows[k], begin, end);
+        const int64_t stop = active_end(steps, k, begin, end);
         leave_rows(from_later, gh0, stop, active, H);
         leave_rows(dc_carry, gc0, stop, active, H);
         active = stop;
@@ -521,7 +521,7 @@ std::vector<Tensor> gru_forward(const Tensor& x_proj, const c10::optional<Tensor
     const scalar_t *b_hr = bs, *b_hz = bs + H, *b_hn = bs + 2 * H;
     for_row_blocks(B, [&](int64_t begin, int64_t end) {
       for (int64_t k = 0; k < steps.size(); ++k) {
-        const int64_t stop = active_end(steps, k, end);
+        const int64_t stop = active_end(steps, k, begin, end);
         if (stop <= begin) continue;
         gemm_previous(h_all, steps, k, h0_p, begin, stop, H, w_hh_t, 3 * H, scalar_t(0), s_all, 3 * H);
         const scalar_t* x = steps.at(x_all, k, 3 * H);
@@ -571,9 +571,9 @@ std::vector<Tensor> gru_backward(const Tensor& grad_outputs, const Tensor& grad_
     scalar_t *dh_carry = ptr<scalar_t>(carry), *gh0 = ptr<scalar_t>(grad_h0);
     scalar_t *dx_all = ptr<scalar_t>(grad_x), *ds_all = ptr<scalar_t>(grad_s);
     for_row_blocks(carry.size(0), [&](int64_t begin, int64_t end) {
-      int64_t active = std::clamp(steps.rows.back(), begin, end);
+      int64_t active = active_end(steps, steps.size() - 1, begin, end);
       for (int64_t k = steps.size() - 1; k >= 0; --k) {
-        const int64_t stop = std::clamp(steps.rows[k], begin, end);
+        const int64_t stop = active_end(steps, k, begin, end);
         leave_rows(dh_carry, gh0, stop, active, H);
         active = stop;
         if (stop <= begin) continue;
