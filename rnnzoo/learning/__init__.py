@@ -7,3 +7,4 @@
 - ``native``: the same loops in C++ (each step's elementwise work fused into one vectorised
   pass), built on first use and run on the CPU; the Python loops stay the reference.
 """
+from rnnzoo.learning import gpu  # noqa: F401  (the ops' CUDA kernels, when triton is installed)
