@@ -91,3 +91,26 @@ def test_native_loops_match_python_and_autograd_at_benchmark_size(cell, batch, p
         for a, b in zip([*values, *grads], [*ref_values, *ref_grads], strict=True):
             torch.testing.assert_close(a, b, **TOL, msg=lambda m: f"native vs {name} "
                                        f"(max scaled error {error:.2e}): {m}")
+
+
+# float32 runs the packed-weight kernel of packed_gemm.h (on CPUs with AVX-512; BLAS elsewhere).
+# H=48 gives the Elman and GRU products a last panel of 16 columns (48 = 32 + 16, 3 * 48 = 144).
+F32_CASES = [(cell, hidden) for hidden in (128, 48) for cell in ("rnn_tanh", "lstm", "gru")]
+
+
+@pytest.mark.parametrize("packed", [False, True], ids=["dense", "packed"])
+@pytest.mark.parametrize("cell,hidden", F32_CASES, ids=[f"{c}-H{h}" for c, h in F32_CASES])
+def test_native_float32_loops_match_python_loops(cell, hidden, packed, two_threads):
+    need_native()
+    generator = torch.Generator().manual_seed(2)
+    batch = 37  # odd: each thread's rows end in kernel blocks of 8, 4, 2 and 1
+    model = rnnzoo.build_rnn(cell, I, hidden, bidirectional=True)
+    x = torch.randn(T, batch, I, generator=generator)
+    lengths = torch.randint(1, T + 1, (batch,), generator=generator) if packed else None
+    hx = [torch.randn(2, batch, hidden, generator=generator) for _ in range(2 if cell == "lstm" else 1)]
+
+    values, grads = run(model, x, lengths, hx)
+    with native.use_native(False):
+        ref_values, ref_grads = run(model, x, lengths, hx)
+    # float32 sums in another order: errors of a few ulps per product, grown over T steps
+    assert max_error([*values, *grads], [*ref_values, *ref_grads]) < 2e-5

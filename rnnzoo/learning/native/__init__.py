@@ -84,7 +84,8 @@ def _cpu_signature() -> str:
 def _build_dir() -> str:
     from torch.utils.cpp_extension import get_default_build_root
 
-    key = "|".join([SOURCE.read_text(), torch.__version__, sys.version, " ".join(_flags()),
+    sources = [SOURCE.read_text()] + [h.read_text() for h in sorted(SOURCE.parent.glob("*.h"))]
+    key = "|".join([*sources, torch.__version__, sys.version, " ".join(_flags()),
                     _cpu_signature()])
     digest = hashlib.sha256(key.encode()).hexdigest()[:16]
     path = os.path.join(get_default_build_root(), f"rnnzoo_native_{digest}")

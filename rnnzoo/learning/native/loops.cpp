@@ -8,7 +8,9 @@
 //   every delta) is one pass over the step's rows instead of a dozen tensor operations;
 // - the batch rows are split over ATen's threads once, for the whole sequence: a row's
 //   recurrence never reads another row, so each thread runs every time step for its own rows,
-//   with its own single-threaded BLAS call per step and no synchronisation between steps.
+//   with its own single-threaded product per step and no synchronisation between steps;
+// - that product, h_{t-1} W_hh^T (or delta_t W_hh going back), reads W_hh packed once per loop
+//   (packed_gemm.h, float32 on CPUs with AVX-512), where BLAS would re-pack it at every step.
 //   (A multi-threaded GEMM per step pays a fork and a join per step, and with it the 2-thread
 //   step was slower than oneDNN's on some CPUs; the per-step ATen views cost as much again.)
 // The products over all steps at once (x W_ih^T, the weight gradients) stay outside, in ATen.
@@ -21,6 +23,8 @@
 #include <ATen/Config.h>
 #include <ATen/Parallel.h>
 #include <torch/library.h>
+
+#include "packed_gemm.h"
 
 #include <algorithm>
 #include <cstring>
@@ -205,19 +209,38 @@ void gemm_rows(int64_t m, int64_t n, int64_t k, const T* a, int64_t lda, const T
   else C.addmm_(A, B, beta, 1);
 }
 
-// C[rows begin..end) = (state before step k)[rows] B + beta C: the rows whose state is at step
+// A loop's recurrent weight W (k x n, row-major): the same at every step, so it is packed once
+// per loop for the float kernel of packed_gemm.h where that kernel can run, else BLAS takes it.
+template <typename T> struct Weight {
+  const T* data;
+  int64_t k, n;
+  rnnzoo_native::PackedWeight packed;
+  Weight(const T* data, int64_t k, int64_t n) : data(data), k(k), n(n) {
+    if constexpr (std::is_same_v<T, float>) packed = rnnzoo_native::pack_weight(data, k, n, n);
+  }
+};
+
+// C (m x n) = A (m x k) W + beta C, row-major, on the calling thread
+template <typename T>
+void gemm_rows(int64_t m, const T* a, int64_t lda, const Weight<T>& w, T beta, T* c, int64_t ldc) {
+  if (m <= 0) return;
+  if constexpr (std::is_same_v<T, float>) {
+    if (w.packed.usable()) return rnnzoo_native::packed_gemm(m, a, lda, w.packed, beta, c, ldc);
+  }
+  gemm_rows(m, w.n, w.k, a, lda, w.data, w.n, beta, c, ldc);
+}
+
+// C[rows begin..end) = (state before step k)[rows] W + beta C: the rows whose state is at step
 // k-1 and the rows that join from the initial state are each contiguous, so two products.
 template <typename T>
 void gemm_previous(const T* per_step, const Steps& steps, int64_t k, const T* initial,
-                   int64_t begin, int64_t end, int64_t width, const T* b, int64_t n, T beta,
-                   T* c, int64_t ldc) {
-  const int64_t carried = k == 0 ? begin : active_end(steps, k - 1, begin, end);
+                   int64_t begin, int64_t end, const Weight<T>& w, T beta, T* c, int64_t ldc) {
+  const int64_t width = w.k, carried = k == 0 ? begin : active_end(steps, k - 1, begin, end);
   if (carried > begin)
-    gemm_rows(carried - begin, n, width, per_step + (steps.start[k - 1] + begin) * width, width,
-              b, n, beta, c + begin * ldc, ldc);
+    gemm_rows(carried - begin, per_step + (steps.start[k - 1] + begin) * width, width, w, beta,
+              c + begin * ldc, ldc);
   if (end > carried)
-    gemm_rows(end - carried, n, width, initial + carried * width, width, b, n, beta,
-              c + carried * ldc, ldc);
+    gemm_rows(end - carried, initial + carried * width, width, w, beta, c + carried * ldc, ldc);
 }
 
 // Going back in time, a gradient carry of shape (batch, H) starts as dL/d(final state), so rows
@@ -256,7 +279,8 @@ std::vector<Tensor> elman_forward(const Tensor& x_proj, const c10::optional<Tens
   dispatch(x_proj, [&](auto zero) {
     using scalar_t = decltype(zero);
     const scalar_t *x = ptr<scalar_t>(x_proj), *b = ptr<scalar_t>(b_all);
-    const scalar_t *h_init = ptr<scalar_t>(init), *w_hh_t = ptr<scalar_t>(w);
+    const scalar_t* h_init = ptr<scalar_t>(init);
+    const Weight<scalar_t> w_hh_t(ptr<scalar_t>(w), H, H);
     scalar_t* out = ptr<scalar_t>(outputs);
     with_activation(f, [&](auto activate, auto) {
       for_row_blocks(h0.size(0), [&](int64_t begin, int64_t end) {
@@ -264,7 +288,7 @@ std::vector<Tensor> elman_forward(const Tensor& x_proj, const c10::optional<Tens
           const int64_t stop = active_end(steps, k, begin, end);
           if (stop <= begin) continue;
           scalar_t* u = steps.at(out, k, H);  // h_{t-1} W_hh^T, then f(u_t)
-          gemm_previous(out, steps, k, h_init, begin, stop, H, w_hh_t, H, scalar_t(0), u, H);
+          gemm_previous(out, steps, k, h_init, begin, stop, w_hh_t, scalar_t(0), u, H);
           const scalar_t* x_k = steps.at(x, k, H);
           for (int64_t row = begin; row < stop; ++row) {
             const scalar_t* x_row = x_k + row * H;
@@ -290,7 +314,8 @@ std::vector<Tensor> elman_backward(const Tensor& grad_outputs, const Tensor& gra
   const Tensor w = weight_hh.contiguous(), g_all = grad_outputs.contiguous();
   dispatch(outputs, [&](auto zero) {
     using scalar_t = decltype(zero);
-    const scalar_t *h_all = ptr<scalar_t>(outputs), *g_out = ptr<scalar_t>(g_all), *w_hh = ptr<scalar_t>(w);
+    const scalar_t *h_all = ptr<scalar_t>(outputs), *g_out = ptr<scalar_t>(g_all);
+    const Weight<scalar_t> w_hh(ptr<scalar_t>(w), H, H);
     scalar_t *d_all = ptr<scalar_t>(delta), *from_later = ptr<scalar_t>(carry), *gh0 = ptr<scalar_t>(grad_h0);
     with_activation(f, [&](auto, auto slope) {
       for_row_blocks(carry.size(0), [&](int64_t begin, int64_t end) {
@@ -309,7 +334,7 @@ std::vector<Tensor> elman_backward(const Tensor& grad_outputs, const Tensor& gra
             for (int64_t j = base; j < base + H; ++j) d[j] = slope(h[j]) * (g[j] + from_later[j]);
           }
           // delta_t W_hh, what reaches h_{t-1}
-          gemm_rows(stop - begin, H, H, d + begin * H, H, w_hh, H, scalar_t(0), from_later + begin * H, H);
+          gemm_rows(stop - begin, d + begin * H, H, w_hh, scalar_t(0), from_later + begin * H, H);
         }
         leave_rows(from_later, gh0, begin, active, H);
       });
@@ -334,7 +359,8 @@ std::vector<Tensor> lstm_forward(const Tensor& x_proj, const c10::optional<Tenso
   Tensor tanh_cells = at::empty_like(cells), outputs = at::empty_like(cells);
   dispatch(x_proj, [&](auto zero) {
     using scalar_t = decltype(zero);
-    const scalar_t *x_all = ptr<scalar_t>(x_proj), *b = ptr<scalar_t>(b_all), *w_hh_t = ptr<scalar_t>(w);
+    const scalar_t *x_all = ptr<scalar_t>(x_proj), *b = ptr<scalar_t>(b_all);
+    const Weight<scalar_t> w_hh_t(ptr<scalar_t>(w), H, 4 * H);
     const scalar_t *h0_p = ptr<scalar_t>(h_init), *c0_p = ptr<scalar_t>(c_init);
     scalar_t *gate_all = ptr<scalar_t>(gates), *c_all = ptr<scalar_t>(cells);
     scalar_t *tanh_all = ptr<scalar_t>(tanh_cells), *h_all = ptr<scalar_t>(outputs);
@@ -344,7 +370,7 @@ std::vector<Tensor> lstm_forward(const Tensor& x_proj, const c10::optional<Tenso
         const int64_t stop = active_end(steps, k, begin, end);
         if (stop <= begin) continue;
         scalar_t* gate = steps.at(gate_all, k, 4 * H);  // h_{t-1} W_hh^T, then i, f, g, o
-        gemm_previous(h_all, steps, k, h0_p, begin, stop, H, w_hh_t, 4 * H, scalar_t(0), gate, 4 * H);
+        gemm_previous(h_all, steps, k, h0_p, begin, stop, w_hh_t, scalar_t(0), gate, 4 * H);
         const scalar_t* x = steps.at(x_all, k, 4 * H);
         scalar_t* c = steps.at(c_all, k, H);
         scalar_t* tanh_c = steps.at(tanh_all, k, H);
@@ -395,7 +421,8 @@ std::vector<Tensor> lstm_infer(const Tensor& x_proj, const c10::optional<Tensor>
   Tensor step_gates = at::empty({B, 4 * H}, x_proj.options());
   dispatch(x_proj, [&](auto zero) {
     using scalar_t = decltype(zero);
-    const scalar_t *x_all = ptr<scalar_t>(x_proj), *b = ptr<scalar_t>(b_all), *w_hh_t = ptr<scalar_t>(w);
+    const scalar_t *x_all = ptr<scalar_t>(x_proj), *b = ptr<scalar_t>(b_all);
+    const Weight<scalar_t> w_hh_t(ptr<scalar_t>(w), H, 4 * H);
     const scalar_t* h0_p = ptr<scalar_t>(h_init);
     scalar_t *a_all = ptr<scalar_t>(step_gates), *c_all = ptr<scalar_t>(cell_state), *h_all = ptr<scalar_t>(outputs);
     const scalar_t *b_i = b, *b_f = b + H, *b_g = b + 2 * H, *b_o = b + 3 * H;
@@ -403,7 +430,7 @@ std::vector<Tensor> lstm_infer(const Tensor& x_proj, const c10::optional<Tensor>
       for (int64_t k = 0; k < steps.size(); ++k) {
         const int64_t stop = active_end(steps, k, begin, end);
         if (stop <= begin) continue;
-        gemm_previous(h_all, steps, k, h0_p, begin, stop, H, w_hh_t, 4 * H, scalar_t(0), a_all, 4 * H);
+        gemm_previous(h_all, steps, k, h0_p, begin, stop, w_hh_t, scalar_t(0), a_all, 4 * H);
         const scalar_t* x = steps.at(x_all, k, 4 * H);
         scalar_t* h = steps.at(h_all, k, H);
         for (int64_t row = begin; row < stop; ++row) {
@@ -448,7 +475,8 @@ std::vector<Tensor> lstm_backward(const Tensor& grad_outputs, const Tensor& grad
     using scalar_t = decltype(zero);
     const scalar_t *gate_all = ptr<scalar_t>(gates), *c_all = ptr<scalar_t>(cells);
     const scalar_t *tanh_all = ptr<scalar_t>(tanh_cells), *g_out_all = ptr<scalar_t>(g_all);
-    const scalar_t *c0_p = ptr<scalar_t>(c_init), *w_hh = ptr<scalar_t>(w);
+    const scalar_t* c0_p = ptr<scalar_t>(c_init);
+    const Weight<scalar_t> w_hh(ptr<scalar_t>(w), 4 * H, H);
     scalar_t *from_later = ptr<scalar_t>(carry_h), *dc_carry = ptr<scalar_t>(carry_c);
     scalar_t *gh0 = ptr<scalar_t>(grad_h0), *gc0 = ptr<scalar_t>(grad_c0), *da_all = ptr<scalar_t>(grad_gates);
     for_row_blocks(carry_h.size(0), [&](int64_t begin, int64_t end) {
@@ -487,8 +515,7 @@ std::vector<Tensor> lstm_backward(const Tensor& grad_outputs, const Tensor& grad
           }
         }
         // da_t W_hh, what reaches h_{t-1}
-        gemm_rows(stop - begin, H, 4 * H, da + begin * 4 * H, 4 * H, w_hh, H, scalar_t(0),
-                  from_later + begin * H, H);
+        gemm_rows(stop - begin, da + begin * 4 * H, 4 * H, w_hh, scalar_t(0), from_later + begin * H, H);
       }
       leave_rows(from_later, gh0, begin, active, H);
       leave_rows(dc_carry, gc0, begin, active, H);
@@ -515,7 +542,8 @@ std::vector<Tensor> gru_forward(const Tensor& x_proj, const c10::optional<Tensor
   dispatch(x_proj, [&](auto zero) {
     using scalar_t = decltype(zero);
     const scalar_t *x_all = ptr<scalar_t>(x_proj), *bx = ptr<scalar_t>(b_x), *bs = ptr<scalar_t>(b_s);
-    const scalar_t *w_hh_t = ptr<scalar_t>(w), *h0_p = ptr<scalar_t>(h_init);
+    const scalar_t* h0_p = ptr<scalar_t>(h_init);
+    const Weight<scalar_t> w_hh_t(ptr<scalar_t>(w), H, 3 * H);
     scalar_t *s_all = ptr<scalar_t>(hidden), *gate_all = ptr<scalar_t>(gates), *h_all = ptr<scalar_t>(outputs);
     const scalar_t *b_ir = bx, *b_iz = bx + H, *b_in = bx + 2 * H;
     const scalar_t *b_hr = bs, *b_hz = bs + H, *b_hn = bs + 2 * H;
@@ -523,7 +551,7 @@ std::vector<Tensor> gru_forward(const Tensor& x_proj, const c10::optional<Tensor
       for (int64_t k = 0; k < steps.size(); ++k) {
         const int64_t stop = active_end(steps, k, begin, end);
         if (stop <= begin) continue;
-        gemm_previous(h_all, steps, k, h0_p, begin, stop, H, w_hh_t, 3 * H, scalar_t(0), s_all, 3 * H);
+        gemm_previous(h_all, steps, k, h0_p, begin, stop, w_hh_t, scalar_t(0), s_all, 3 * H);
         const scalar_t* x = steps.at(x_all, k, 3 * H);
         scalar_t* gate = steps.at(gate_all, k, 4 * H);
         scalar_t* h = steps.at(h_all, k, H);
@@ -567,7 +595,8 @@ std::vector<Tensor> gru_backward(const Tensor& grad_outputs, const Tensor& grad_
   dispatch(outputs, [&](auto zero) {
     using scalar_t = decltype(zero);
     const scalar_t *gate_all = ptr<scalar_t>(gates), *h_all = ptr<scalar_t>(outputs);
-    const scalar_t *h0_p = ptr<scalar_t>(h_init), *g_out_all = ptr<scalar_t>(g_all), *w_hh = ptr<scalar_t>(w);
+    const scalar_t *h0_p = ptr<scalar_t>(h_init), *g_out_all = ptr<scalar_t>(g_all);
+    const Weight<scalar_t> w_hh(ptr<scalar_t>(w), 3 * H, H);
     scalar_t *dh_carry = ptr<scalar_t>(carry), *gh0 = ptr<scalar_t>(grad_h0);
     scalar_t *dx_all = ptr<scalar_t>(grad_x), *ds_all = ptr<scalar_t>(grad_s);
     for_row_blocks(carry.size(0), [&](int64_t begin, int64_t end) {
@@ -606,8 +635,7 @@ std::vector<Tensor> gru_backward(const Tensor& grad_outputs, const Tensor& grad_
           }
         }
         // + ds_t W_hh
-        gemm_rows(stop - begin, H, 3 * H, ds + begin * 3 * H, 3 * H, w_hh, H, scalar_t(1),
-                  dh_carry + begin * H, H);
+        gemm_rows(stop - begin, ds + begin * 3 * H, 3 * H, w_hh, scalar_t(1), dh_carry + begin * H, H);
       }
       leave_rows(dh_carry, gh0, begin, active, H);
     });
