@@ -6,5 +6,7 @@
   time steps.
 - ``native``: the same loops in C++ (each step's elementwise work fused into one vectorised
   pass), built on first use and run on the CPU; the Python loops stay the reference.
+- ``gpu``: the ops' CUDA kernels (one cuBLAS GEMM and one fused Triton kernel per step),
+  registered when triton is installed.
 """
 from rnnzoo.learning import gpu  # noqa: F401  (the ops' CUDA kernels, when triton is installed)

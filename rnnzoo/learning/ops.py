@@ -15,9 +15,11 @@ two custom ops in the ``rnnzoo`` namespace, a forward and its backward:
 The packing (:class:`~rnnzoo.cells.steps.TimeSteps`) travels as ``batch_sizes: int[]`` and
 ``reverse: bool``. Every op has:
 
-- one kernel for every device: the native C++ loops (``torch.ops.rnnzoo.*_forward``, a separate
+- a kernel for every device: the native C++ loops (``torch.ops.rnnzoo.*_forward``, a separate
   set of ops declared in ``native/loops.cpp``) for float32/float64 CPU tensors when they are
-  built, the Python loop of the same module otherwise (CUDA, other dtypes, ``RNNZOO_NATIVE=0``);
+  built; on CUDA, the Triton kernels of :mod:`rnnzoo.learning.gpu` when triton is installed; the
+  Python loop of the same module otherwise (other dtypes, ``RNNZOO_NATIVE=0``, CUDA without
+  triton);
 - a fake (meta) kernel, so that Dynamo, AOTAutograd, ``torch.export`` and ``jit.trace`` see
   one opaque node with known output shapes;
 - a vmap rule (:func:`register_folding_vmap`) that folds the vmapped dimension into the batch;

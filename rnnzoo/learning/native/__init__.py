@@ -3,7 +3,8 @@
 ``loops.cpp`` runs the same forward and backward loops as the Python reference loops in
 :mod:`rnnzoo.learning.bptt_elman`, ``bptt_lstm`` and ``bptt_gru``, with each step's elementwise
 work fused into one pass (see its header). The Functions use it for float32/float64 tensors on
-the CPU, and the Python loops everywhere else (CUDA, other dtypes) or when it is unavailable.
+the CPU; the Python loops run for other dtypes or when it is unavailable (CUDA has its own
+kernels, :mod:`rnnzoo.learning.gpu`).
 
 The first use compiles it with ``torch.utils.cpp_extension`` (a C++ compiler and ninja are
 needed; about 15 s on two cores) into torch's extension cache, in a folder named by a hash of
