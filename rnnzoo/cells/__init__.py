@@ -9,10 +9,13 @@ from rnnzoo.cells.base import RecurrentCell
 from rnnzoo.cells.gru import GRUCell, GRUResetBeforeCell
 from rnnzoo.cells.indrnn import IndRNNCell
 from rnnzoo.cells.layernorm_lstm import LayerNormLSTMCell
+from rnnzoo.cells.lru import LRUCell, RGLRUCell
 from rnnzoo.cells.lstm import LSTMCell
 from rnnzoo.cells.minimal import MinGRUCell, MinLSTMCell
 from rnnzoo.cells.peephole import PeepholeLSTMCell
 from rnnzoo.cells.rnn import ElmanCell
+from rnnzoo.cells.selective_ssm import SelectiveSSMCell
+from rnnzoo.cells.xlstm import MLSTMCell, SLSTMCell
 
 #: cell name -> constructor taking (input_size, hidden_size, bias, **options)
 CELLS = {
@@ -27,6 +30,11 @@ CELLS = {
     "indrnn": IndRNNCell,
     "min_gru": MinGRUCell,
     "min_lstm": MinLSTMCell,
+    "slstm": SLSTMCell,
+    "mlstm": MLSTMCell,
+    "lru": LRUCell,
+    "rg_lru": RGLRUCell,
+    "s6": SelectiveSSMCell,
 }
 #: friendlier names for the same cells
 ALIASES = {"rnn": "rnn_tanh", "elman": "rnn_tanh", "irnn": "rnn_relu"}
@@ -58,4 +66,9 @@ __all__ = [
     "IndRNNCell",
     "MinGRUCell",
     "MinLSTMCell",
+    "SLSTMCell",
+    "MLSTMCell",
+    "LRUCell",
+    "RGLRUCell",
+    "SelectiveSSMCell",
 ]
