@@ -6,10 +6,16 @@ per-step GEMMs and registers the loops as the CUDA kernels of ``rnnzoo::elman_se
 ``lstm_seq``, ``gru_seq`` and their backward ops. Without triton nothing is registered, and CUDA
 tensors run the ops' default kernels, the Python loops of ``rnnzoo.learning.bptt_*``.
 """
-try:
-    import triton  # noqa: F401
-except ImportError:
-    triton = None
+import torch
+
+triton = None
+# only where CUDA is: importing triton costs most of a second, which a CPU-only machine with
+# triton installed would pay at every `import rnnzoo` for nothing
+if torch.cuda.is_available():
+    try:
+        import triton  # noqa: F401
+    except ImportError:
+        pass
 
 if triton is not None:
     from rnnzoo.learning.gpu import cuda_ops  # noqa: F401  (registers the kernels on import)
