@@ -13,6 +13,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from rnnzoo.data.encoding import (check_encoding, decode_lines, encoding_hint, is_utf8,
+                                  undecodable_message)
 from rnnzoo.data.errors import DataError
 from rnnzoo.data.splits import SPLITS, check_fractions, label_sort_key, stratified_split
 
@@ -67,7 +69,7 @@ class LabelledData:
 def read_labelled_file(path: str | os.PathLike, *, format: str = "auto",
                        text_field: str = "text", label_field: str = "label",
                        split_field: str | None = None, labels=None,
-                       on_bad_rows: str = "error") -> LabelledData:
+                       on_bad_rows: str = "error", encoding: str = "utf-8") -> LabelledData:
     """Read ``path``: one text and one label per row, optionally a train/val/test column.
 
     ``format`` is "tsv", "csv", "jsonl" or "auto" (by extension: .tsv, .csv, .jsonl, .json).
@@ -75,13 +77,15 @@ def read_labelled_file(path: str | os.PathLike, *, format: str = "auto",
     no quoting, CSV follows RFC 4180 (quoted fields may hold commas and newlines). ``labels``,
     when given, lists the allowed labels (and fixes ``label_names``, so class ids do not depend
     on which labels a file happens to contain). ``on_bad_rows="skip"`` drops malformed rows and
-    counts them in ``skipped``; problems with the whole file always raise.
+    counts them in ``skipped``; problems with the whole file always raise. ``encoding`` is
+    the file's text encoding ("latin-1", "cp1252", ...); a UTF-8 byte-order mark is ignored.
     """
     if on_bad_rows not in ("error", "skip"):
         raise ValueError(f"on_bad_rows must be 'error' or 'skip', got {on_bad_rows!r}")
+    check_encoding(encoding)
     _check_is_file(path)  # before the format is read off a (missing) file's extension
     fmt = _pick_format(path, format)
-    lines, undecodable = _read_lines(path)
+    lines, undecodable = _read_lines(path, encoding)
     allowed = None if labels is None else sorted({str(y) for y in labels}, key=label_sort_key)
     rows = _Rows(path, text_field, label_field, split_field, allowed)
     if fmt == "jsonl":
@@ -119,28 +123,25 @@ def _check_is_file(path) -> None:
         raise DataError("is a directory, not a file", path)
 
 
-def _read_lines(path) -> tuple[list[str], dict[int, str]]:
-    """The file's physical lines (ends kept) and, by 1-based line number, why a line is not
-    UTF-8. Bytes are decoded line by line so the error can name the line."""
+def _read_lines(path, encoding: str = "utf-8") -> tuple[list[str], dict[int, str]]:
+    """The file's physical lines (ends kept) and, by 1-based line number, why a line does not
+    decode. Bytes are decoded line by line so the error can name the line."""
     p = Path(path)
     _check_is_file(p)
     try:
         raw = p.read_bytes()
     except OSError as err:
         raise DataError(f"cannot be read ({err.strerror})", path) from None
-    if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+    utf8 = is_utf8(encoding)
+    if utf8 and raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         raise DataError("is UTF-16 text; save it as UTF-8", path)
-    raw = raw.removeprefix(codecs.BOM_UTF8)
-    if not raw.strip():
+    lines, bad = decode_lines(raw, encoding)
+    if not "".join(lines).strip(" \t\n\r\x0b\x0c"):  # what bytes.strip() took as blank
         raise DataError("the file is empty", path)
-    lines, undecodable = [], {}
-    for number, chunk in enumerate(raw.splitlines(keepends=True), start=1):
-        try:
-            lines.append(chunk.decode("utf-8"))
-        except UnicodeDecodeError as err:
-            undecodable[number] = (f"has byte 0x{chunk[err.start]:02x} (byte {err.start + 1} of "
-                                   "the line), which is not UTF-8; save the file as UTF-8")
-            lines.append(chunk.decode("utf-8", errors="replace"))
+    # UTF-8 keeps the message it always had; another encoding was chosen, so name the option
+    hint = "save the file as UTF-8" if utf8 else encoding_hint(encoding)
+    undecodable = {number: undecodable_message(byte, column, encoding, hint)
+                   for number, (byte, column) in bad.items()}
     return lines, undecodable
 
 
