@@ -1,10 +1,13 @@
-"""Train/val/test splits: stratified by class for labelled rows, contiguous for one long text."""
+"""Train/val/test splits: stratified by class for labelled rows (once, or k-fold), contiguous for
+one long text."""
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Hashable, Sequence
 
 import numpy as np
+
+from rnnzoo.data.errors import DataError
 
 SPLITS = ("train", "val", "test")
 
@@ -78,3 +81,37 @@ def contiguous_split(array, fractions=(0.9, 0.05, 0.05)):
     n = len(array)
     first, second = (np.round(np.cumsum(f)[:2] * n)).astype(int)
     return array[:first], array[first:second], array[second:]
+
+
+def stratified_kfold(labels: Sequence[Hashable], folds: int = 10, seed: int = 0,
+                     val_fraction: float = 0.1) -> list[tuple[list[int], list[int], list[int]]]:
+    """(train, val, test) row indices for each of ``folds`` folds, as the small-data literature
+    evaluates (Kim 2014: 10-fold cross-validation on MR).
+
+    The test parts come from scikit-learn's ``StratifiedKFold(shuffle=True,
+    random_state=seed)``: together they cover every row exactly once. Each fold's val part is
+    then carved from its train part, ``val_fraction`` of it per class
+    (:func:`stratified_split`), for early stopping and model choice; test is never looked at.
+    """
+    from sklearn.model_selection import StratifiedKFold
+
+    if not isinstance(folds, (int, np.integer)) or folds < 2:
+        raise ValueError(f"folds must be an integer of at least 2, got {folds!r}")
+    if not 0 <= val_fraction < 1:
+        raise ValueError(f"val_fraction must be in [0, 1), got {val_fraction}")
+    counts = Counter(labels)
+    smallest = min(sorted(counts, key=label_sort_key), key=counts.__getitem__)
+    if counts[smallest] < folds:
+        # scikit-learn would only warn, and some test folds would miss the class
+        raise DataError(f"the class {str(smallest)!r} has {counts[smallest]} rows, fewer than "
+                        f"the {folds} folds; lower data.folds")
+    y = np.asarray([str(label) for label in labels])
+    splitter = StratifiedKFold(n_splits=int(folds), shuffle=True, random_state=seed)
+    result = []
+    for train_rows, test_rows in splitter.split(np.zeros(len(y)), y):
+        keep, val, _ = stratified_split(y[train_rows].tolist(),
+                                        (1 - val_fraction, val_fraction, 0.0), seed)
+        result.append((sorted(int(train_rows[i]) for i in keep),
+                       sorted(int(train_rows[i]) for i in val),
+                       sorted(int(i) for i in test_rows)))
+    return result

@@ -13,7 +13,7 @@ number of values (a byte count, no float parsing). A word may hold spaces (GloVe
 ". . ."): the last ``dim`` fields are the vector and everything before them is the word.
 
 Words absent from the file start as small random vectors with the pretrained vectors' spread
-(Kim 2014 draws them so "the unknown words have the same variance as pretrained ones").
+(Kim 2014 draws them with the same variance as the pretrained ones: uniform there, normal here).
 """
 from __future__ import annotations
 
