@@ -230,11 +230,13 @@ class RecurrentStack(nn.Module):
         if autocast is None:
             expected = next(iter(weights.values())).dtype
             if data.dtype != expected:
+                # torch.nn's words, "RNN" for every layer, so code matching them works here too;
+                # converting the model is suggested only for a floating-point input
                 hint = f", or convert model: model.to({data.dtype})" \
                     if data.is_floating_point() else ""
                 raise ValueError(
-                    f"{type(self).__name__} input dtype ({data.dtype}) does not match weight "
-                    f"dtype ({expected}). Convert input: input.to({expected}){hint}")
+                    f"RNN input dtype ({data.dtype}) does not match weight dtype ({expected}). "
+                    f"Convert input: input.to({expected}){hint}")
             return None
         return autocast if self._runs_in_autocast_dtype(data.device.type, packed, batch) \
             else data.dtype

@@ -18,13 +18,24 @@ from rnnzoo.cells.rnn import NONLINEARITIES
 from rnnzoo.layers.stack import RecurrentStack
 
 
+def _refuse_options(layer: str, options: dict) -> None:
+    """torch.nn's RNN and GRU take **kwargs and refuse proj_size with a ValueError; code that
+    tests for that error (PyTorch's own tests do) sees the same here."""
+    if "proj_size" in options:
+        raise ValueError("proj_size argument is only supported for LSTM, not RNN or GRU")
+    if options:
+        raise TypeError(f"{layer}.__init__() got an unexpected keyword argument "
+                        f"{next(iter(options))!r}")
+
+
 class RNN(RecurrentStack):
     """Elman RNN layers, as torch.nn.RNN; ``nonlinearity`` may also be ``"sigmoid"``."""
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1,
                  nonlinearity: str = "tanh", bias: bool = True, batch_first: bool = False,
                  dropout: float = 0.0, bidirectional: bool = False, device=None, dtype=None,
-                 *, fast: bool = True):
+                 *, fast: bool = True, **options):
+        _refuse_options("RNN", options)
         if nonlinearity not in NONLINEARITIES:
             raise ValueError(
                 f"Unknown nonlinearity {nonlinearity!r}. Select from 'tanh', 'relu' or 'sigmoid'.")
@@ -53,7 +64,8 @@ class GRU(RecurrentStack):
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
                  batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False,
-                 device=None, dtype=None, *, fast: bool = True):
+                 device=None, dtype=None, *, fast: bool = True, **options):
+        _refuse_options("GRU", options)
         super().__init__("gru", input_size, hidden_size, num_layers, bias, batch_first,
                          dropout, bidirectional, fast=fast, device=device, dtype=dtype)
 
