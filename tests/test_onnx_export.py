@@ -1,4 +1,4 @@
-"""ONNX export of rnnzoo's layers (rnnzoo/onnx_export.py), checked by running onnxruntime.
+"""ONNX export of rnnzoo's layers (rnnzoo/layers/onnx.py), checked by running onnxruntime.
 
 A plain ``torch.onnx.export(model, args, f)`` turns each layer whose cells have an ONNX twin
 into ONNX's own RNN / LSTM / GRU node (one per layer, both directions in it). With
@@ -20,12 +20,6 @@ import rnnzoo  # noqa: E402
 from rnnzoo.layers.stack import RecurrentStack  # noqa: E402
 from rnnzoo.models.encoders import InputEncoder  # noqa: E402
 from rnnzoo.models.networks import ManyToOne  # noqa: E402
-
-# the layers reach rnnzoo.onnx_export from RecurrentStack.forward; until that call is there,
-# a plain export fails on the registered ops (rnnzoo::dense), which these tests are not about
-pytestmark = pytest.mark.skipif(
-    "onnx_forward" not in RecurrentStack.forward.__code__.co_names,
-    reason="RecurrentStack.forward does not route to rnnzoo.onnx_export.onnx_forward yet")
 
 TOL = 1e-4
 FAMILIES = {"rnn": rnnzoo.RNN, "lstm": rnnzoo.LSTM, "gru": rnnzoo.GRU}

@@ -26,6 +26,7 @@ from torch.nn.utils.rnn import PackedSequence
 from rnnzoo.cells import CELLS, resolve_cell_name
 from rnnzoo.cells.base import check_size
 from rnnzoo.cells.steps import State, TimeSteps
+from rnnzoo.layers.onnx import exporting_to_onnx, maps_to_onnx, onnx_forward
 
 
 def _check_bool(name: str, value) -> None:
@@ -140,6 +141,8 @@ class RecurrentStack(nn.Module):
     # -- running ------------------------------------------------------------------------------
     def forward(self, input, hx=None):
         packed = isinstance(input, PackedSequence)
+        if not packed and exporting_to_onnx() and maps_to_onnx(self):
+            return onnx_forward(self, input, hx)  # ONNX's own RNN/LSTM/GRU nodes, T and B dynamic
         if packed and torch.compiler.is_exporting():
             # the batch sizes become the loops' constants, but a PackedSequence carries them
             # as data, which export cannot read (compile can: it specialises on them)
