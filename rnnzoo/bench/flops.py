@@ -4,7 +4,8 @@ Per layer and direction, over N = T * B rows (every time step of every sequence)
 G weight blocks (gates and candidates: Elman 1, GRU 3, LSTM 4) does, going forward,
 
     input GEMM      x_t W_ih^T     2 * N * I_l * G * H
-    recurrent GEMM  h_{t-1} W_hh^T 2 * N * H * G * H      (none for minGRU/minLSTM and IndRNN)
+    recurrent GEMM  h_{t-1} W_hh^T 2 * N * H * G * H      (none for minGRU/minLSTM, IndRNN and the
+                                                           diagonal or input-gated modern cells)
 
 where I_l is the layer's input width (I for the first layer, H * directions after). Training
 adds the backward pass, whose GEMMs are exactly twice the forward ones: each forward product
@@ -18,7 +19,7 @@ from __future__ import annotations
 from rnnzoo.cells import CELLS, resolve_cell_name
 
 #: cells whose recurrence is elementwise or absent (no recurrent GEMM)
-NO_RECURRENT_GEMM = {"indrnn", "min_gru", "min_lstm"}
+NO_RECURRENT_GEMM = {"indrnn", "min_gru", "min_lstm", "mlstm", "lru", "rg_lru", "s6"}
 
 
 def gate_blocks(cell: str) -> int:

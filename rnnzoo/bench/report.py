@@ -24,7 +24,7 @@ SPEED_KEYS = ROW_ID + ("median_ms", "iqr_ms", "min_ms", "runs", "tokens_per_s", 
                        "gflops", "gemm_peak_gflops", "roofline_frac", "peak_mem_mb", "kb_per_token",
                        "ratio_vs_torch")
 #: cells that torch.nn lacks, compared with their own sequential loop instead
-SCAN_CELLS = ("min_gru", "min_lstm")
+SCAN_CELLS = ("min_gru", "min_lstm", "mlstm", "lru", "rg_lru", "s6")
 
 
 def config_of(row: dict) -> tuple:
