@@ -69,8 +69,10 @@ def outcomes(report: Path) -> dict[str, str]:
         test_id = f"{case.get('classname')}::{case.get('name')}"
         bad = case.find("failure") if case.find("failure") is not None else case.find("error")
         if bad is not None:
-            message = (bad.get("message") or bad.text or "").strip().splitlines()
-            results[test_id] = message[0][:160] if message else "failed"
+            message = (bad.get("message") or "failed").strip().splitlines()[0]
+            if message == "collection failure" and bad.text:  # the cause is the text's end
+                message = bad.text.strip().splitlines()[-1]
+            results[test_id] = message[:160]
         else:
             results[test_id] = "skipped" if case.find("skipped") is not None else "passed"
     return results
@@ -89,6 +91,8 @@ def compare(test_dir: Path, which: str, workdir: Path) -> tuple[int, int]:
           f"rnnzoo {len(ours & base)} of those {len(base)}")
     for test_id in sorted(base - ours):
         print(f"  FAIL {test_id}: {runs['rnnzoo'].get(test_id, 'not run')}")
+    if not base:  # nothing ran: most likely the file failed to import (a missing package)
+        print("  torch.nn's run: " + "; ".join(sorted(set(runs["torch.nn"].values()))))
     return len(base), len(ours & base)
 
 
