@@ -1,11 +1,11 @@
 """Train a recurrent model: `python train.py cell=lstm task=sentiment` (see README for more).
 
-Bad input stops with one line and exit code 2 before anything runs (rnnzoo.config.cli).
+Bad input stops with one line and exit code 2 before anything runs (rnnzoo.cli).
 """
 import sys
 from pathlib import Path
 
-from rnnzoo.config.cli import main as cli_main
+from rnnzoo.cli import main as cli_main
 
 CONFIG_DIR = Path(__file__).resolve().parent / "conf"
 

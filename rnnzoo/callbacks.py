@@ -1,20 +1,29 @@
-"""Callbacks: TensorBoard beyond the scalars (histograms, samples, figures), and what makes a
-run survive a crash (periodic checkpoints, random states, a clean stop on SIGTERM/SIGINT)."""
+"""Callbacks: TensorBoard beyond the scalars (histograms, samples, figures), and what Lightning
+lacks to make a run survive a crash: the random states in every checkpoint, last.ckpt at epoch
+ends, a clean stop on SIGTERM and Ctrl+C, and a guard against NaN/Inf.
+
+The runner (rnnzoo.experiment) adds the last four itself, with Lightning's ModelCheckpoint for
+the best checkpoint and for last.ckpt every n steps; the config's ``callbacks`` group adds the
+others (``_target_`` entries, conf/callbacks/).
+"""
 from __future__ import annotations
 
+import os
 import random
 import signal
 import threading
 import time
+from typing import Annotated
 
 import lightning as L
 import numpy as np
 import torch
 from lightning.pytorch.callbacks import Checkpoint
 from lightning.pytorch.loggers import TensorBoardLogger
-from lightning.pytorch.trainer.states import TrainerFn
+from lightning.pytorch.utilities.exceptions import SIGTERMException
 
-from rnnzoo.utils import inject
+from rnnzoo.errors import NumericalFault
+from rnnzoo.utils.rules import Rule
 
 
 def tensorboard_writer(trainer: L.Trainer):
@@ -27,7 +36,7 @@ def tensorboard_writer(trainer: L.Trainer):
 class HistogramLogger(L.Callback):
     """Weight and gradient histograms every ``every_n_steps`` optimiser steps."""
 
-    def __init__(self, every_n_steps: int = 100):
+    def __init__(self, every_n_steps: Annotated[int, Rule(ge=0)] = 100):
         self.every_n_steps = every_n_steps
 
     def on_before_optimizer_step(self, trainer, pl_module, optimizer):
@@ -78,41 +87,31 @@ class ExamplesLogger(L.Callback):
             writer.add_figure(tag, figure, step, close=True)
 
 
-class LastCheckpoint(Checkpoint):
-    """Keep ``path`` (checkpoints/last.ckpt) current: every ``every_n_steps`` optimiser steps,
-    mid-epoch too, after every validation and at the end of training, so a killed run loses at
-    most that many steps.
+class EpochEndCheckpoint(Checkpoint):
+    """Keep ``path`` (checkpoints/last.ckpt) current after every validation and at the end of
+    training. Lightning's ModelCheckpoint writes it every n steps (``every_n_train_steps``), but
+    saves at steps or at epoch ends, not both, and not when ``max_steps`` ends a run mid-epoch.
 
-    A ``Checkpoint`` subclass, so Lightning runs it after ModelCheckpoint: what it saves after
-    a validation already knows whether that validation gave the best model.
+    A ``Checkpoint``, so Lightning runs it after ModelCheckpoint: what it saves after a
+    validation already knows whether that validation gave the best model.
     """
 
-    def __init__(self, path: str, every_n_steps: int):
-        self.path, self.every_n_steps = path, every_n_steps
-        self._saved_at = None
+    def __init__(self, path: str):
+        self.path = path
+        self._saved_at: int | None = None
 
     def _save(self, trainer) -> None:
-        if trainer.fast_dev_run:  # a smoke run leaves no checkpoints, as Lightning's own
-            return
+        if trainer.fast_dev_run or trainer.global_step == self._saved_at:
+            return  # a smoke run leaves no checkpoints, as Lightning's own
         trainer.save_checkpoint(self.path, weights_only=False)
         self._saved_at = trainer.global_step
 
-    def on_train_start(self, trainer, pl_module):
-        self._saved_at = trainer.global_step  # a resumed run does not rewrite what it loaded
-
-    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx):
-        step = trainer.global_step
-        if self.every_n_steps > 0 and step // self.every_n_steps > self._saved_at // self.every_n_steps:
-            self._save(trainer)
-        inject.after_step(step)
-
     def on_validation_end(self, trainer, pl_module):
-        if not trainer.sanity_checking and trainer.state.fn == TrainerFn.FITTING:
+        if not trainer.sanity_checking and trainer.state.fn == "fit":
             self._save(trainer)
 
     def on_train_end(self, trainer, pl_module):
-        if self._saved_at != trainer.global_step:  # e.g. trainer.max_steps ended mid-epoch
-            self._save(trainer)
+        self._save(trainer)
 
 
 class RandomState(L.Callback):
@@ -157,69 +156,123 @@ def _plain(value):
     return tuple(_plain(v) for v in value) if isinstance(value, tuple) else value
 
 
-class RunInterrupted(Exception):
-    """SIGTERM or SIGINT stopped the run after a checkpoint was written."""
+class SignalCheckpoint(Checkpoint):
+    """SIGTERM (a cluster's preemption) and Ctrl+C stop the run after the step under way, with
+    ``path`` (checkpoints/last.ckpt) written. The stop is Lightning's own: its SIGTERM handler
+    notes the signal, and its loops raise ``SIGTERMException`` once the step is whole; this
+    writes the checkpoint then (after any other exception the state may be half an update).
+    Ctrl+C is passed on as SIGTERM; a second Ctrl+C stops at once (KeyboardInterrupt).
+    ``signum`` is the signal that stopped the run.
 
-    def __init__(self, signum: int, step: int, checkpoint: str):
-        self.signum, self.step, self.checkpoint = signum, step, checkpoint
-        super().__init__(f"stopped by {signal.Signals(signum).name} at step {step}; "
-                         f"checkpoint written to {checkpoint}")
-
-
-class GracefulStop(L.Callback):
-    """SIGTERM or SIGINT (Ctrl+C): finish the current step, write ``path``, raise
-    :class:`RunInterrupted`. A second SIGINT stops at once, without a checkpoint.
-
-    The signal is only noted when it arrives (a step half done is no state to save); the stop
-    comes at the next training batch end, where the state is whole (a validation under way
-    finishes first, so the best checkpoint stays right). With several processes they agree on
-    the step first, so all stop together. A signal during the last validation of the run lets
-    the fit finish; the runner then stops before testing.
+    Not Lightning's OnExceptionCheckpoint: with one, ``fit(ckpt_path=None)`` resumes from the
+    newest last*.ckpt of the folder by itself, and its file is deleted when a run ends well;
+    an rnnzoo run resumes when asked (``resume=``) and keeps last.ckpt.
     """
-
-    SIGNALS = (signal.SIGTERM, signal.SIGINT)
 
     def __init__(self, path: str):
         self.path = path
-        self.received: int | None = None
-        self._previous = {}
-        self._trainer = None
+        self.signum: int | None = None
+        self._previous = None
 
-    def on_train_start(self, trainer, pl_module):
-        # after Lightning registered its own SIGTERM handler: ours replaces it, so Lightning does
-        # not stop mid-validation without a checkpoint
-        if threading.current_thread() is not threading.main_thread():
-            return
-        self._trainer = trainer
-        for signum in self.SIGNALS:
-            self._previous[signum] = signal.signal(signum, self._note)
+    def on_fit_start(self, trainer, pl_module):
+        self.signum = None
+        if threading.current_thread() is threading.main_thread():
+            self._previous = signal.signal(signal.SIGINT, self._interrupt)
 
-    def _note(self, signum, frame):
-        if self.received is not None and signum == signal.SIGINT:
+    def _interrupt(self, signum, frame):
+        if self.signum == signal.SIGINT:
             raise KeyboardInterrupt  # a second Ctrl+C: stop now
-        self.received = signum
-        launcher = getattr(self._trainer.strategy, "launcher", None) if self._trainer else None
-        if getattr(launcher, "procs", None):  # pass it on to the other local processes
-            launcher.kill(signum)
-
-    def _stop_if_asked(self, trainer):
-        asked = self.received is not None
-        if trainer.world_size > 1:
-            asked = trainer.strategy.reduce_boolean_decision(asked, all=False)
-        if asked:
-            trainer.save_checkpoint(self.path, weights_only=False)
-            raise RunInterrupted(self.received or signal.SIGTERM, trainer.global_step, self.path)
-
-    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx):
-        self._stop_if_asked(trainer)
-
-    def on_train_end(self, trainer, pl_module):
-        self._restore()
+        self.signum = signal.SIGINT
+        os.kill(os.getpid(), signal.SIGTERM)
 
     def on_exception(self, trainer, pl_module, exception):
         self._restore()
+        if isinstance(exception, SIGTERMException):
+            self.signum = self.signum or signal.SIGTERM
+            trainer.save_checkpoint(self.path, weights_only=False)
+
+    def on_fit_end(self, trainer, pl_module):
+        self._restore()
 
     def _restore(self):
-        for signum, handler in self._previous.items():
-            signal.signal(signum, handler if handler is not None else signal.SIG_DFL)
-        self._previous = {}
+        if self._previous is not None:
+            signal.signal(signal.SIGINT, self._previous)
+            self._previous = None
+
+
+class NonFiniteGuard(L.Callback):
+    """Every training loss and, before each optimiser step, every gradient is checked. A NaN or
+    Inf writes the last good state to ``checkpoint`` (the weights and optimiser state before the
+    bad update), then stops the run with :class:`~rnnzoo.errors.NumericalFault` naming the step
+    and the last finite loss, or, with ``on_nonfinite="skip"``, drops that update and counts it
+    (stopping anyway after ``max_skips``). Several processes take the same decision."""
+
+    def __init__(self, checkpoint: str, on_nonfinite: str = "stop", max_skips: int | None = None):
+        self.checkpoint, self.on_nonfinite, self.max_skips = checkpoint, on_nonfinite, max_skips
+        self.skipped_steps = 0
+        self._losses: list[torch.Tensor] = []  # training losses since the last optimiser step
+        self._last_finite: tuple[int, torch.Tensor] | None = None  # (step, loss)
+        self._skipping = False
+        self._batch = 0
+
+    def state_dict(self):
+        return {"skipped_steps": self.skipped_steps}
+
+    def load_state_dict(self, state):
+        self.skipped_steps = state["skipped_steps"]
+
+    def on_train_batch_start(self, trainer, pl_module, batch, batch_idx):
+        self._batch = batch_idx
+
+    def on_before_backward(self, trainer, pl_module, loss):
+        self._losses.append(loss.detach())
+
+    def on_before_optimizer_step(self, trainer, pl_module, optimizer):
+        grads = [p.grad for p in pl_module.parameters() if p.grad is not None]
+        losses, self._losses = self._losses, []
+        if self._all_finite(trainer, losses, grads):
+            self._skipping = False
+            if losses:
+                self._last_finite = (trainer.global_step, losses[-1])
+            return
+        self._nonfinite(trainer, pl_module, losses)
+
+    @staticmethod
+    def _all_finite(trainer, losses, grads) -> bool:
+        flags = [torch.isfinite(t).all() for t in (*losses, *grads)]
+        finite = bool(torch.stack(flags).all()) if flags else True  # one device sync
+        if trainer.world_size > 1:  # every process takes the same decision
+            finite = not trainer.strategy.reduce_boolean_decision(not finite, all=False)
+        return finite
+
+    def _nonfinite(self, trainer, pl_module, losses) -> None:
+        bad_loss = next((t for t in losses if not torch.isfinite(t).all()), None)
+        what = f"the loss is {float(bad_loss)}" if bad_loss is not None else "a gradient is NaN or Inf"
+        weights_finite = all(bool(torch.isfinite(p).all()) for p in pl_module.parameters())
+        can_skip = self.on_nonfinite == "skip" and weights_finite and (
+            self.max_skips is None or self.skipped_steps < self.max_skips)
+        if weights_finite and (not can_skip or not self._skipping):
+            trainer.save_checkpoint(self.checkpoint, weights_only=False)  # the state before this update
+        if can_skip:
+            self._skipping = True
+            self.skipped_steps += 1
+            for p in pl_module.parameters():
+                p.grad = None  # the optimiser leaves parameters without a gradient alone
+            pl_module.log("train/skipped_steps", float(self.skipped_steps), on_step=True, on_epoch=False)
+            return
+        step = trainer.global_step
+        where = f"step {step} (epoch {trainer.current_epoch}, batch {self._batch})"
+        last = ("no finite loss before it" if self._last_finite is None else
+                f"last finite loss {float(self._last_finite[1]):.6g} at step {self._last_finite[0]}")
+        if weights_finite:
+            saved = f"the last good state is saved in {self.checkpoint}"
+        else:
+            saved = (f"the weights are no longer finite; the last good state is the latest "
+                     f"periodic checkpoint, {self.checkpoint}")
+        if self.on_nonfinite == "skip" and not weights_finite:
+            hint = "; cannot skip: the weights themselves are not finite"
+        elif self.on_nonfinite == "skip":
+            hint = f"; skipped {self.skipped_steps} steps already (faults.max_skips={self.max_skips})"
+        else:
+            hint = "; faults.on_nonfinite=skip skips such steps instead"
+        raise NumericalFault(f"{what} at {where}; {last}; {saved}{hint}", self.checkpoint)

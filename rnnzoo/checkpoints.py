@@ -19,15 +19,17 @@ from typing import Any
 import torch
 from lightning.fabric.plugins.io.torch_io import TorchCheckpointIO
 
+from rnnzoo.errors import CheckpointError, ConfigError
+from rnnzoo.models.factory import network_from_config
 from rnnzoo.tasks.info import TaskInfo
-from rnnzoo.utils.io import atomic_path
+from rnnzoo.utils.io import atomic_path, flatten
 
 CHECKPOINT_DIR = "checkpoints"
 LAST = "last.ckpt"
-
-
-class CheckpointError(ValueError):
-    """A checkpoint that cannot be used: missing, truncated, unsafe or not rnnzoo's."""
+#: config keys a resumed run must share with its checkpoint (the rest may change: epochs, ...)
+RESUME_MUST_MATCH = ("cell.", "task._target_", "task.seq_len", "task.embedding_dim", "task.jamo",
+                     "task.batch_size", "loss.", "tbptt.", "optimizer._target_",
+                     "scheduler._target_", "data.path", "seed")
 
 
 def load_checkpoint(path: str | os.PathLike, map_location="cpu") -> dict[str, Any]:
@@ -91,10 +93,24 @@ def run_dir_of(checkpoint: str | os.PathLike) -> Path | None:
     return path.parent.parent if path.parent.name == CHECKPOINT_DIR else None
 
 
+def check_resume_config(config: dict[str, Any], path: str | os.PathLike) -> None:
+    """Refuse to resume ``path`` with a config that builds another model or task."""
+    checkpoint = load_checkpoint(path)  # refuses a truncated or unsafe file, with one line
+    payload = checkpoint.get("rnnzoo") if isinstance(checkpoint, dict) else None
+    if not payload or "config" not in payload or "loops" not in checkpoint:
+        raise CheckpointError(f"checkpoint '{path}' is not an rnnzoo training checkpoint "
+                              "(no config or training state inside)")
+    saved, current = flatten(payload["config"]), flatten(config)
+    for key in sorted(set(saved) | set(current)):
+        if key.startswith(RESUME_MUST_MATCH) and saved.get(key) != current.get(key):
+            raise ConfigError(f"resume={config['resume']}: the checkpoint was trained with "
+                              f"{key}={saved.get(key)}, this run has {key}={current.get(key)}; "
+                              "resume with the run's own settings (python train.py "
+                              "resume=<run folder> re-applies them)")
+
+
 def load_trained(path: str | os.PathLike, map_location="cpu"):
     """(network in eval mode, TaskInfo, config) from an rnnzoo training checkpoint."""
-    from rnnzoo.models.factory import network_from_config
-
     checkpoint = load_checkpoint(path, map_location)
     payload = checkpoint.get("rnnzoo") if isinstance(checkpoint, dict) else None
     if not payload or "info" not in payload or "state_dict" not in checkpoint:

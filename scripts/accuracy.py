@@ -24,7 +24,7 @@ from rnnzoo.utils.io import write_text
 CONFIG_DIR = Path(__file__).resolve().parents[1] / "conf"
 
 
-@hydra.main(version_base="1.3", config_path="../conf", config_name="accuracy")
+@hydra.main(version_base="1.3", config_path="conf", config_name="accuracy")
 def main(cfg: DictConfig) -> None:
     config = OmegaConf.to_container(cfg, resolve=True)
     out_dir = Path(config["out_dir"] or HydraConfig.get().runtime.output_dir)

@@ -1,6 +1,6 @@
 """The speed benchmark: rnnzoo's cells against torch.nn, configured with Hydra.
 
-    python scripts/benchmark.py                                  # conf/benchmark.yaml as it is
+    python scripts/benchmark.py                                  # scripts/conf/benchmark.yaml as it is
     python scripts/benchmark.py bench=targets                    # the issue's targets
     python scripts/benchmark.py bench=quick out_dir=bench-out    # the CI preset
     python scripts/benchmark.py cells=[lstm,gru] impls=[custom,torch] seq_lens=[100,1000] device=cpu threads=2
@@ -30,7 +30,7 @@ def benchmark(cfg: DictConfig, out_dir: str | Path) -> dict[str, Path]:
     return runner.write_outputs(rows, out_dir, meta, plots=bool(cfg.get("plots", True)))
 
 
-@hydra.main(version_base="1.3", config_path="../conf", config_name="benchmark")
+@hydra.main(version_base="1.3", config_path="conf", config_name="benchmark")
 def main(cfg: DictConfig) -> None:
     out_dir = cfg.out_dir or HydraConfig.get().runtime.output_dir
     files = benchmark(cfg, out_dir)

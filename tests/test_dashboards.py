@@ -22,7 +22,7 @@ def logged(run_dir):
 def test_char_lm_run_logs_scalars_text_histograms_and_hparams(tmp_path):
     train(make_config(tmp_path, "task=char_lm", "cell=lstm", "cell.hidden_size=32",
                       "task.max_chars=30000", "task.seq_len=32", "task.max_epochs=1",
-                      "task.sample_length=50", "logger.histogram_every_n_steps=5"))
+                      "task.sample_length=50", "callbacks.histograms.every_n_steps=5"))
     found = logged(tmp_path)
     for tag in ["train/loss_step", "train/loss_epoch", "val/loss", "val/bpc", "val/ppl",
                 "train/grad_norm", "train/lr", "test/bpc", "val/bpc_best"]:

@@ -92,8 +92,7 @@ def test_every_optimizer_and_scheduler_trains(tmp_path, optimizer, scheduler, bu
     (opt,), (schedule,) = built["optimizers"], built["schedulers"]
     cls, implied = OPTIMIZER_CLASSES[optimizer]
     assert type(opt) is cls
-    options = OmegaConf.to_container(cfg.optimizer)
-    del options["name"]
+    options = {k: v for k, v in OmegaConf.to_container(cfg.optimizer).items() if not k.startswith("_")}
     for key, value in {**options, **implied}.items():
         assert opt.defaults[key] == value, key
     assert sum(p.numel() for group in opt.param_groups for p in group["params"]) == results["params"]
@@ -120,6 +119,32 @@ def test_every_optimizer_and_scheduler_trains(tmp_path, optimizer, scheduler, bu
     assert opt.param_groups[0]["lr"] == pytest.approx(want, rel=1e-9, abs=1e-15)
     if scheduler != "none":
         assert want < lr  # each schedule here does lower the rate within the two epochs
+
+
+def test_a_new_optimizer_is_one_yaml_file(tmp_path, capsys, built):
+    """No table in code lists the optimizers: a YAML file naming the class is the whole of a
+    new one (here in a config folder of one's own, on Hydra's search path with --config-dir),
+    and its keys are checked against the class like every optimizer's."""
+    import train as entry
+
+    folder = tmp_path / "conf" / "optimizer"
+    folder.mkdir(parents=True)
+    (folder / "nadam.yaml").write_text("_target_: torch.optim.NAdam\n_partial_: true\n"
+                                       "lr: 0.002\nmomentum_decay: 0.005\n")
+    common = ["--config-dir", str(tmp_path / "conf"), "optimizer=nadam", "task=adding", "cell=gru",
+              "cell.hidden_size=8", "trainer.fast_dev_run=1", "logger=none", *SMALL["adding"],
+              "trainer.enable_progress_bar=false", "trainer.enable_model_summary=false"]
+    assert entry.main([*common, f"run_dir={tmp_path / 'run'}"]) == 0
+    (opt,) = built["optimizers"]
+    assert type(opt) is torch.optim.NAdam
+    assert (opt.defaults["lr"], opt.defaults["momentum_decay"]) == (0.002, 0.005)
+    capsys.readouterr()
+    assert entry.main([*common, "optimizer.momentum_decai=0.1", f"run_dir={tmp_path / 'bad'}"]) == 2
+    assert capsys.readouterr().err.strip().startswith(
+        "config error: optimizer.momentum_decai: is not a key of optimizer (NAdam) "
+        "(did you mean momentum_decay?)")
+    assert entry.main(["--config-dir", str(tmp_path / "conf"), "--help"]) == 0
+    assert "optimizer: adadelta, adagrad, adam, adamw, nadam, rmsprop" in capsys.readouterr().out
 
 
 def test_losses_and_their_checks(tmp_path):

@@ -7,6 +7,6 @@
 - :mod:`~rnnzoo.bench.regression`: fresh results against a committed baseline (speed ratios and
   accuracy rows alike).
 
-Entry points: ``scripts/benchmark.py`` (Hydra, ``conf/benchmark.yaml``) and
+Entry points: ``scripts/benchmark.py`` (Hydra, ``scripts/conf/benchmark.yaml``) and
 ``scripts/check_regression.py``.
 """

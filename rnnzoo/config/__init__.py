@@ -1,4 +1,5 @@
-"""Config schemas and validation: a bad config stops the run with one clear line."""
-from rnnzoo.config.validate import ConfigError, validate_config
+"""The training config: its schema (Hydra structured configs), its checks, and composing it."""
+from rnnzoo.config.checks import validate_config
+from rnnzoo.errors import ConfigError
 
 __all__ = ["ConfigError", "validate_config"]

@@ -1,4 +1,5 @@
-"""Build the network a task needs from the ``cell`` config (the cell group) and the task info."""
+"""Build the network a task needs from the ``cell`` config (the cell group) and the task's
+description (a :class:`rnnzoo.tasks.info.TaskInfo`: its sequence shape, sizes and tokens)."""
 from __future__ import annotations
 
 from typing import Any
@@ -8,21 +9,27 @@ from torch import nn
 from rnnzoo.layers import build_rnn
 from rnnzoo.models.encoders import InputEncoder
 from rnnzoo.models.networks import BagOfVectors, ManyToMany, ManyToOne, OneToMany, Seq2Seq
-from rnnzoo.tasks.info import TaskInfo
 
 BASELINE = "bow"  # the one-to-one baseline that stands in for a cell
 #: task config keys that shape the network (the rest configure the data)
 NETWORK_KEYS = ("embedding_dim", "feed", "teacher_forcing")
+#: cell config keys that go to the recurrent layer (null: the layer's default)
+LAYER_KEYS = ("impl", "num_layers", "bias", "dropout", "bidirectional")
 
 
-def network_from_config(info: TaskInfo, config: dict[str, Any]) -> nn.Module:
+def network_options(task: dict[str, Any]) -> dict[str, Any]:
+    """The network's keyword arguments among a task config's keys."""
+    return {k: task[k] for k in NETWORK_KEYS if task.get(k) is not None}
+
+
+def network_from_config(info, config: dict[str, Any]) -> nn.Module:
     """The network of a run's resolved config (its ``cell`` group and task keys)."""
-    task = config["task"]
-    return build_network(info, config["cell"], **{k: task[k] for k in NETWORK_KEYS if k in task})
+    return build_network(info, config["cell"], **network_options(config["task"]))
 
 
-def build_network(info: TaskInfo, cell: dict[str, Any], *, embedding_dim: int = 32,
+def build_network(info, cell: dict[str, Any], *, embedding_dim: int = 32,
                   feed: str = "zeros", teacher_forcing: bool = True) -> nn.Module:
+    """The network for ``info`` (a TaskInfo) with the recurrent layer ``cell`` describes."""
     def encoder():
         return InputEncoder(info.input_size, tokens=info.tokens, embedding_dim=embedding_dim,
                             pad_id=info.pad_id)
@@ -34,13 +41,12 @@ def build_network(info: TaskInfo, cell: dict[str, Any], *, embedding_dim: int = 
         return BagOfVectors(encoder(), cell["hidden_size"], info.output_size,
                             per_step=info.shape == "many_to_many")
 
+    layer = {k: cell[k] for k in LAYER_KEYS if cell.get(k) is not None}
+
     def recurrent(input_size: int, bidirectional: bool | None = None):
-        return build_rnn(
-            cell["name"], input_size, cell["hidden_size"], impl=cell.get("impl", "custom"),
-            num_layers=cell.get("num_layers", 1), bias=cell.get("bias", True),
-            dropout=cell.get("dropout", 0.0), batch_first=True,
-            bidirectional=cell.get("bidirectional", False) if bidirectional is None else bidirectional,
-            **dict(cell.get("options") or {}))
+        options = {**layer, **({} if bidirectional is None else {"bidirectional": bidirectional})}
+        return build_rnn(cell["name"], input_size, cell["hidden_size"], batch_first=True,
+                         **options, **dict(cell.get("options") or {}))
 
     if info.shape == "many_to_one":
         enc = encoder()

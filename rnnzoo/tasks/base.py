@@ -6,7 +6,7 @@ stage costs nothing), hands out batches as dicts of tensors, and can render a fe
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 import lightning as L
 import torch
@@ -15,7 +15,10 @@ from torch.utils.data import DataLoader, Dataset
 
 from rnnzoo.tasks.info import TaskInfo
 from rnnzoo.tasks.loading import EpochSampler, ResumableLoader
-from rnnzoo.utils import inject
+from rnnzoo.utils.rules import Rule
+
+#: an argument that counts something: at least one
+Count = Annotated[int, Rule(ge=1)]
 
 
 class TensorDictDataset(Dataset):
@@ -53,9 +56,10 @@ def pad_tokens(sequences: list[torch.Tensor], pad: int) -> tuple[torch.Tensor, t
 
 
 class TaskData(L.LightningDataModule):
-    name = "task"
+    #: the task's name, sequence shape and kind of target (TaskInfo's), known before any data
+    name, shape, target = "task", "many_to_one", "classes"
 
-    def __init__(self, *, batch_size: int = 32, seed: int = 0, num_workers: int = 0):
+    def __init__(self, *, batch_size: Count = 64, seed: int = 0, num_workers: int = 0):
         super().__init__()
         self.batch_size, self.seed, self.num_workers = batch_size, seed, num_workers
         self.splits: dict[str, Dataset] | None = None
@@ -89,10 +93,7 @@ class TaskData(L.LightningDataModule):
                                collate_fn=self.collate)
 
     def _resumable(self, split: str, dataset, sampler, **options) -> DataLoader:
-        """The loader every task uses: it resumes mid-epoch, and in training it reads through
-        the fault injector (tests crash runs on purpose)."""
-        if split == "train":
-            dataset = inject.faulty_dataset(dataset)
+        """The loader every task uses: it resumes mid-epoch."""
         return ResumableLoader(dataset, sampler=sampler, progress=self._progress,
                                num_workers=self.num_workers,
                                persistent_workers=self.num_workers > 0, **options)
@@ -128,7 +129,7 @@ class GeneratedTask(TaskData):
     """A task whose splits are drawn from a seeded generator: ``num_train`` training rows and
     ``num_eval`` for validation and for test, each split from its own seed."""
 
-    def __init__(self, *, num_train: int = 10000, num_eval: int = 1000, **kw):
+    def __init__(self, *, num_train: Count = 10000, num_eval: Count = 1000, **kw):
         super().__init__(**kw)
         self.num_train, self.num_eval = num_train, num_eval
 

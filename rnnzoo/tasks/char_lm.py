@@ -9,20 +9,21 @@ syllables into jamo for training and recomposes them when sampling.
 """
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Annotated, Any, Callable
 
 import numpy as np
 import torch
 from torch.utils.data import Dataset
 
 from rnnzoo.data.corpus import builtin_corpus, encode_text, open_text_file
-from rnnzoo.data.errors import DataError
 from rnnzoo.data.hangul import compose_hangul, decompose_hangul
 from rnnzoo.data.text import Vocab
+from rnnzoo.errors import ConfigError, DataError
 from rnnzoo.models.heads import zero_state
-from rnnzoo.tasks.base import TaskData
+from rnnzoo.tasks.base import Count, TaskData
 from rnnzoo.tasks.info import TaskInfo
 from rnnzoo.tasks.loading import EpochSampler
+from rnnzoo.utils.rules import Rule
 
 
 class StreamChunks(Dataset):
@@ -89,12 +90,13 @@ def sample_text(network, vocab: Vocab, *, prime: str = "\n", length: int = 200,
 
 
 class CharLMTask(TaskData):
-    name = "char_lm"
+    name, shape, target = "char_lm", "many_to_many", "classes"
 
-    def __init__(self, *, seq_len: int = 100, max_chars: int = 1_000_000, jamo: bool = False,
-                 sample_length: int = 300, temperature: float = 0.8,
-                 source: dict[str, Any] | None = None, **kw):
-        super().__init__(**kw)
+    def __init__(self, *, seq_len: Count = 100, max_chars: Count = 1_000_000, jamo: bool = False,
+                 sample_length: Annotated[int, Rule(ge=0)] = 300,
+                 temperature: Annotated[float, Rule(gt=0.0)] = 0.8,
+                 source: dict[str, Any] | None = None, batch_size: Count = 32, **kw):
+        super().__init__(batch_size=batch_size, **kw)
         self.seq_len, self.max_chars, self.jamo = seq_len, max_chars, jamo
         self.sample_length, self.temperature = sample_length, temperature
         self.source = dict(source or {})
@@ -115,7 +117,7 @@ class CharLMTask(TaskData):
             if len(ids) - 1 < self.seq_len:  # not one chunk of (seq_len inputs, next characters)
                 self._too_short(name, len(ids))
         info = TaskInfo(
-            name=self.name, shape="many_to_many", target="classes", input_size=len(self.vocab),
+            name=self.name, shape=self.shape, target=self.target, input_size=len(self.vocab),
             output_size=len(self.vocab), tokens=True, pad_id=self.vocab.pad_id,
             metrics=("acc", "bpc", "ppl"), monitor="val/bpc", mode="min", carry_state=True,
             artifacts={"vocab": self.vocab.to_dict(), "jamo": self.jamo})
@@ -137,7 +139,6 @@ class CharLMTask(TaskData):
             raise DataError(f"the {split} split ({share} of the text, {length} characters) is "
                             f"shorter than one sequence of task.seq_len={self.seq_len} + 1; use "
                             "a longer text or a smaller task.seq_len", path)
-        from rnnzoo.config import ConfigError
         raise ConfigError(f"task.seq_len={self.seq_len}: the built-in corpus' {split} split "
                           f"({share} of task.max_chars={self.max_chars}: {length} characters) is "
                           "shorter than one sequence; use a smaller task.seq_len or a larger "

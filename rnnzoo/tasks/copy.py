@@ -7,14 +7,14 @@ copy_len * log(n_symbols) / (T + 2 copy_len): the baseline a model must beat.
 from __future__ import annotations
 
 from rnnzoo.data.synthetic import copy_memoryless_loss, copy_task
-from rnnzoo.tasks.base import GeneratedTask, TensorDictDataset
+from rnnzoo.tasks.base import Count, GeneratedTask, TensorDictDataset
 from rnnzoo.tasks.info import TaskInfo
 
 
 class CopyTask(GeneratedTask):
-    name = "copy"
+    name, shape, target = "copy", "many_to_many", "classes"
 
-    def __init__(self, *, seq_len: int = 50, n_symbols: int = 8, copy_len: int = 10, **kw):
+    def __init__(self, *, seq_len: Count = 50, n_symbols: Count = 8, copy_len: Count = 10, **kw):
         super().__init__(**kw)
         self.seq_len, self.n_symbols, self.copy_len = seq_len, n_symbols, copy_len
 
@@ -24,7 +24,7 @@ class CopyTask(GeneratedTask):
         vocab = self.n_symbols + 2  # blank 0, symbols 1..n, delimiter n + 1
         baseline = copy_memoryless_loss(self.seq_len, self.n_symbols, self.copy_len)
         info = TaskInfo(
-            name=self.name, shape="many_to_many", target="classes", input_size=vocab,
+            name=self.name, shape=self.shape, target=self.target, input_size=vocab,
             output_size=vocab, tokens=True, pad_id=None, metrics=("acc", "seq_acc"),
             monitor="val/loss", mode="min", baselines={"test/loss": baseline})
         return splits, info

@@ -9,14 +9,14 @@ from rnnzoo.tasks.info import TaskInfo
 
 
 class DigitsTask(TaskData):
-    name = "digits"
+    name, shape, target = "digits", "many_to_one", "classes"
 
     def build(self):
         x, y = digits_sequences()
         splits = {name: TensorDictDataset(x=x[index], y=y[index]) for name, index in
                   zip(("train", "val", "test"), split_rows(len(y), (0.7, 0.15, 0.15), self.seed))}
         info = TaskInfo(
-            name=self.name, shape="many_to_one", target="classes", input_size=8, output_size=10,
+            name=self.name, shape=self.shape, target=self.target, input_size=8, output_size=10,
             tokens=False, metrics=("acc", "f1"), monitor="val/acc", mode="max",
             artifacts={"labels": [str(d) for d in range(10)]})
         return splits, info

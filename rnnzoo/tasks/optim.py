@@ -1,49 +1,42 @@
-"""Optimizers and learning-rate schedules by name (the ``optimizer`` and ``scheduler`` groups)."""
+"""A system's optimiser and learning-rate schedule, from the config's ``_partial_`` entries.
+
+``conf/optimizer/<name>.yaml`` and ``conf/scheduler/<name>.yaml`` each name their class
+(``_target_: torch.optim.Adam``) and its arguments, so adding one is one file; the system calls
+them with what only the run knows: the parameters, the optimiser, the schedule's length.
+"""
 from __future__ import annotations
 
+import inspect
+from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import torch
+from torch.optim.lr_scheduler import ReduceLROnPlateau
 
-#: name -> (class, defaults that make the name mean what it says)
-OPTIMIZERS = {
-    "sgd": (torch.optim.SGD, {}),
-    "sgd_momentum": (torch.optim.SGD, {"momentum": 0.9}),
-    "adam": (torch.optim.Adam, {}),
-    "adamw": (torch.optim.AdamW, {}),
-    "adagrad": (torch.optim.Adagrad, {}),
-    "adadelta": (torch.optim.Adadelta, {}),
-    "rmsprop": (torch.optim.RMSprop, {}),
-}
-SCHEDULERS = ("none", "step", "exponential", "cosine", "plateau")
+#: scheduler arguments that are the schedule's length: the run's optimiser steps unless given
+LENGTH = ("T_max", "total_steps")
 
 
-def build_optimizer(params, config: dict[str, Any]) -> torch.optim.Optimizer:
-    options = dict(config)
-    name = options.pop("name")
-    if name not in OPTIMIZERS:
-        raise ValueError(f"unknown optimizer {name!r}; choose one of {', '.join(OPTIMIZERS)}")
-    cls, defaults = OPTIMIZERS[name]
-    return cls(params, **{**defaults, **options})
+def build_optimizer(make: Callable[..., torch.optim.Optimizer], parameters) -> torch.optim.Optimizer:
+    return make(parameters)
 
 
-def build_scheduler(optimizer, config: dict[str, Any], total_steps: int, monitor: str, mode: str):
-    """A Lightning lr_scheduler dict, or None; ``total_steps`` sizes the cosine schedule."""
-    options = dict(config)
-    name = options.pop("name", "none")
-    if name == "none":
+def build_scheduler(make: Callable | None, optimizer, *, interval: str, total_steps: Callable[[], int],
+                    monitor: str, mode: str) -> dict[str, Any] | None:
+    """A Lightning lr_scheduler dict, or None without a schedule. A plateau schedule watches the
+    task's monitored metric (and its mode); ``total_steps()`` is asked only for a schedule
+    whose length the config leaves out."""
+    if make is None:
         return None
-    if name == "step":
-        scheduler = torch.optim.lr_scheduler.StepLR(optimizer, **options)
-        return {"scheduler": scheduler, "interval": "epoch"}
-    if name == "exponential":
-        scheduler = torch.optim.lr_scheduler.ExponentialLR(optimizer, **options)
-        return {"scheduler": scheduler, "interval": "epoch"}
-    if name == "cosine":
-        options.setdefault("T_max", max(1, total_steps))
-        scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, **options)
-        return {"scheduler": scheduler, "interval": "step"}
-    if name == "plateau":
-        scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, mode=mode, **options)
-        return {"scheduler": scheduler, "interval": "epoch", "monitor": monitor}
-    raise ValueError(f"unknown scheduler {name!r}; choose one of {', '.join(SCHEDULERS)}")
+    cls = make.func if isinstance(make, partial) else make
+    given = set(make.keywords) if isinstance(make, partial) else set()
+    accepts = inspect.signature(cls).parameters
+    extra = {k: max(1, total_steps()) for k in LENGTH if k in accepts and k not in given}
+    plateau = isinstance(cls, type) and issubclass(cls, ReduceLROnPlateau)
+    if plateau and "mode" not in given:
+        extra["mode"] = mode
+    scheduler = {"scheduler": make(optimizer, **extra), "interval": interval}
+    if plateau:
+        scheduler["monitor"] = monitor
+    return scheduler

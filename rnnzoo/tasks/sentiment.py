@@ -8,23 +8,24 @@ by label, from the seed.
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 import torch
 
 from rnnzoo.data.labelled import LabelledData, read_labelled_file
 from rnnzoo.data.sentiment import generate_sentiment
 from rnnzoo.data.text import Vocab, tokenize
-from rnnzoo.tasks.base import TaskData, pad_tokens
+from rnnzoo.tasks.base import Count, TaskData, pad_tokens
 from rnnzoo.tasks.info import TaskInfo
+from rnnzoo.utils.rules import Rule
 
 BUILTIN_LABELS = ["negative", "positive"]
 
 
 class SentimentTask(TaskData):
-    name = "sentiment"
+    name, shape, target = "sentiment", "many_to_one", "classes"
 
-    def __init__(self, *, num_samples: int = 6000, min_freq: int = 1,
+    def __init__(self, *, num_samples: Annotated[int, Rule(ge=10)] = 6000, min_freq: Count = 1,
                  source: dict[str, Any] | None = None, **kw):
         super().__init__(**kw)
         self.num_samples, self.min_freq = num_samples, min_freq
@@ -57,7 +58,7 @@ class SentimentTask(TaskData):
             splits[name] = [{"x": torch.tensor(self.vocab.encode(tokens[i]) or [self.vocab.unk_id]),
                              "y": label_ids[i], "text": texts[i]} for i in index]
         info = TaskInfo(
-            name=self.name, shape="many_to_one", target="classes", input_size=len(self.vocab),
+            name=self.name, shape=self.shape, target=self.target, input_size=len(self.vocab),
             output_size=len(label_names), tokens=True, pad_id=self.vocab.pad_id,
             metrics=("acc", "f1"), monitor="val/acc", mode="max",
             artifacts={"vocab": self.vocab.to_dict(), "labels": label_names})

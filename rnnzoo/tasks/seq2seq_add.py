@@ -10,16 +10,16 @@ import torch
 
 from rnnzoo.data.synthetic import addition_strings
 from rnnzoo.data.text import Vocab
-from rnnzoo.tasks.base import GeneratedTask, pad_tokens
+from rnnzoo.tasks.base import Count, GeneratedTask, pad_tokens
 from rnnzoo.tasks.info import TaskInfo
 
 SPECIALS = ("<bos>", "<eos>")
 
 
 class Seq2SeqAddTask(GeneratedTask):
-    name = "seq2seq_add"
+    name, shape, target = "seq2seq_add", "seq2seq", "classes"
 
-    def __init__(self, *, max_digits: int = 3, num_train: int = 20000, **kw):
+    def __init__(self, *, max_digits: Count = 3, num_train: Count = 20000, **kw):
         super().__init__(num_train=num_train, **kw)
         self.max_digits = max_digits
 
@@ -30,7 +30,7 @@ class Seq2SeqAddTask(GeneratedTask):
         art = {"vocab": self.vocab.to_dict(), "bos_id": self.vocab.encode(["<bos>"])[0],
                "eos_id": self.vocab.encode(["<eos>"])[0]}
         info = TaskInfo(
-            name=self.name, shape="seq2seq", target="classes", input_size=len(self.vocab),
+            name=self.name, shape=self.shape, target=self.target, input_size=len(self.vocab),
             output_size=len(self.vocab), tokens=True, pad_id=self.vocab.pad_id,
             metrics=("acc", "exact"), monitor="val/exact", mode="max",
             steps=self.max_digits + 2, artifacts=art)

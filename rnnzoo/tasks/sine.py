@@ -8,21 +8,28 @@ frequencies outside it, so test/mse measures the response to unseen frequencies.
 """
 from __future__ import annotations
 
+from typing import Annotated
+
 import torch
 
 from rnnzoo.data.synthetic import SINE_FREQ_RANGES, noisy_sine, sine_from_params
-from rnnzoo.tasks.base import GeneratedTask, TensorDictDataset
+from rnnzoo.tasks.base import Count, GeneratedTask, TensorDictDataset
 from rnnzoo.tasks.info import TaskInfo
 from rnnzoo.tasks.plots import waves_figure
+from rnnzoo.utils.rules import Rule
+
+#: a band of frequencies
+Band = Annotated[tuple[float, float], Rule(check=lambda f: len(f) == 2 and 0 < f[0] < f[1],
+                                          why="must be [low, high] with 0 < low < high")]
 
 
 class SineTask(GeneratedTask):
-    name = "sine"
+    name, shape, target = "sine", "many_to_many", "values"
 
-    def __init__(self, *, seq_len: int = 100, noise_std: float = 0.3,
-                 train_freqs: tuple[float, float] = SINE_FREQ_RANGES["train"],
-                 test_freqs: tuple[float, float] = SINE_FREQ_RANGES["unseen"],
-                 num_train: int = 4000, num_eval: int = 500, **kw):
+    def __init__(self, *, seq_len: Count = 100, noise_std: Annotated[float, Rule(ge=0.0)] = 0.3,
+                 train_freqs: Band = SINE_FREQ_RANGES["train"],
+                 test_freqs: Band = SINE_FREQ_RANGES["unseen"],
+                 num_train: Count = 4000, num_eval: Count = 500, **kw):
         super().__init__(num_train=num_train, num_eval=num_eval, **kw)
         self.seq_len, self.noise_std = seq_len, noise_std
         self.train_freqs, self.test_freqs = tuple(train_freqs), tuple(test_freqs)
@@ -37,7 +44,7 @@ class SineTask(GeneratedTask):
         splits = self.generate(make)
         test = splits["test"].tensors
         info = TaskInfo(
-            name=self.name, shape="many_to_many", target="values", input_size=1, output_size=1,
+            name=self.name, shape=self.shape, target=self.target, input_size=1, output_size=1,
             tokens=False, metrics=("mse",), monitor="val/mse", mode="min",
             # echoing the noisy input scores the noise variance
             baselines={"test/mse": float(((test["x"] - test["y"]) ** 2).mean())})
@@ -54,9 +61,9 @@ class SineTask(GeneratedTask):
 
 
 class SineGenerationTask(GeneratedTask):
-    name = "sine_gen"
+    name, shape, target = "sine_gen", "one_to_many", "values"
 
-    def __init__(self, *, seq_len: int = 50, num_train: int = 4000, num_eval: int = 500, **kw):
+    def __init__(self, *, seq_len: Count = 50, num_train: Count = 4000, num_eval: Count = 500, **kw):
         super().__init__(num_train=num_train, num_eval=num_eval, **kw)
         self.seq_len = seq_len
 
@@ -65,7 +72,7 @@ class SineGenerationTask(GeneratedTask):
             ("v", "y"), sine_from_params(n, self.seq_len, seed=seed)))
         test_y = splits["test"].tensors["y"]
         info = TaskInfo(
-            name=self.name, shape="one_to_many", target="values", input_size=3, output_size=1,
+            name=self.name, shape=self.shape, target=self.target, input_size=3, output_size=1,
             tokens=False, metrics=("mse",), monitor="val/mse", mode="min", steps=self.seq_len,
             baselines={"test/mse": float(((test_y - test_y.mean()) ** 2).mean())})
         return splits, info

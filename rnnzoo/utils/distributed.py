@@ -1,32 +1,31 @@
 """Several processes (DDP) on one machine or many, with one run folder.
 
-Lightning's DDP starts the other local ranks by running the command line again (``python
-train.py ...``); under Hydra that composes the config once more, which can pick a different
+Lightning's DDP would start the other local ranks by running the command line again
+(``python train.py ...``); under Hydra that composes the config once more, can pick another
 timestamped run folder, re-launches a whole ``-m`` sweep per rank, and cannot work for a run
-started from Python (the tests, a notebook). Here the other ranks start as
+started from Python (the tests, a notebook). So the first process of each node starts them
+itself, before the Trainer exists, as a cluster's launcher would:
 
-    python -m rnnzoo.utils.distributed <run_dir>/.rnnzoo/ddp-config.json
+    python -m rnnzoo.experiment <run_dir>/.rnnzoo/ddp-config.json
 
-and run rank 0's resolved config (its run folder included) — the same run, by construction.
-Rank 0 writes results and summaries; Lightning writes checkpoints from rank 0 only.
+with ``MASTER_ADDR``, ``MASTER_PORT``, ``NODE_RANK``, ``LOCAL_RANK`` and ``WORLD_SIZE`` set;
+Lightning then sees processes created outside it (its LightningEnvironment) and starts none.
+The other ranks run rank 0's resolved config, its run folder included: the same run, by
+construction. Under SLURM or torchrun the cluster has started every process already.
 """
 from __future__ import annotations
 
-import json
 import os
 import subprocess
-import sys
-from pathlib import Path
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
-from lightning.pytorch.strategies import DDPStrategy
-from lightning.pytorch.strategies.launchers import _SubprocessScriptLauncher
-
-from rnnzoo.utils.io import write_json
-
-CONFIG_NAME = ".rnnzoo/ddp-config.json"
-DDP_NAMES = {"ddp": False, "ddp_find_unused_parameters_false": False,
-             "ddp_find_unused_parameters_true": True}
+#: the DDP strategies by name, and whether they look for unused parameters
+DDP_NAMES = ("ddp", "ddp_find_unused_parameters_false", "ddp_find_unused_parameters_true")
+LAUNCH_KEYS = ("MASTER_ADDR", "MASTER_PORT", "NODE_RANK", "LOCAL_RANK", "WORLD_SIZE")
 
 
 def is_ddp(strategy: Any) -> bool:
@@ -43,58 +42,86 @@ def process_rank() -> int:
     return 0
 
 
-def ddp_strategy(name: str, config: dict[str, Any], run_dir: Path) -> DDPStrategy:
-    """A DDPStrategy whose other local ranks run ``config`` (written beside the run)."""
-    path = Path(run_dir) / CONFIG_NAME
-    if "LOCAL_RANK" not in os.environ:  # the first process of this node writes it
-        write_json(path, {**config, "run_dir": str(run_dir)})
-    return ConfigDDPStrategy(config_path=path, find_unused_parameters=DDP_NAMES[name])
+def local_devices(trainer: dict[str, Any]) -> int:
+    """How many processes a trainer config runs on each node (1 when it is not DDP)."""
+    if not is_ddp(trainer.get("strategy")):
+        return 1
+    devices = trainer.get("devices", 1)
+    if isinstance(devices, str):
+        devices = len([d for d in devices.split(",") if d.strip()]) if devices != "auto" else -1
+    elif isinstance(devices, (list, tuple)):
+        devices = len(devices)
+    if devices == -1:  # every device: the GPUs, or the CPU's cores
+        import torch
+
+        gpu = str(trainer.get("accelerator", "auto")) in ("gpu", "cuda", "auto") and torch.cuda.is_available()
+        devices = torch.cuda.device_count() if gpu else os.cpu_count() or 1
+    return max(1, devices)
 
 
-class ConfigDDPStrategy(DDPStrategy):
-    def __init__(self, *, config_path: Path, **kwargs):
-        super().__init__(**kwargs)
-        self.config_path = config_path
-
-    def _configure_launcher(self) -> None:
-        self._launcher = ConfigLauncher(self.cluster_environment, self.num_processes,
-                                        self.num_nodes, self.config_path)
+def processes(trainer: dict[str, Any]) -> int:
+    """How many processes a trainer config starts in all."""
+    return local_devices(trainer) * int(trainer.get("num_nodes") or 1)
 
 
-class ConfigLauncher(_SubprocessScriptLauncher):
-    """Lightning's subprocess launcher, but the other ranks run a config file, not argv."""
+def started_outside() -> bool:
+    """Whether a launcher (ours on another rank, SLURM's, torchrun's) started this process."""
+    from lightning.fabric.plugins.environments import SLURMEnvironment, TorchElasticEnvironment
 
-    def __init__(self, cluster_environment, num_processes: int, num_nodes: int, config_path: Path):
-        super().__init__(cluster_environment, num_processes, num_nodes)
-        self.config_path = config_path
-
-    def _call_children_scripts(self) -> None:
-        self._check_can_spawn_children()
-        self.procs = []
-        env = self.cluster_environment
-        os.environ["MASTER_ADDR"] = env.main_address
-        os.environ["MASTER_PORT"] = str(env.main_port)
-        os.environ["NODE_RANK"] = str(env.node_rank())
-        os.environ["LOCAL_RANK"] = str(env.local_rank())
-        os.environ["WORLD_SIZE"] = str(self.num_processes * self.num_nodes)
-        for local_rank in range(1, self.num_processes):
-            child_env = {**os.environ, "LOCAL_RANK": str(local_rank)}
-            command = [sys.executable, "-m", "rnnzoo.utils.distributed", str(self.config_path)]
-            self.procs.append(subprocess.Popen(command, env=child_env))
+    return "LOCAL_RANK" in os.environ or SLURMEnvironment.detect() or TorchElasticEnvironment.detect()
 
 
-def main(argv: list[str] | None = None) -> int:
-    """A non-zero local rank: run the config rank 0 wrote."""
-    from rnnzoo.config.cli import run_reporting_errors
-    from rnnzoo.experiment import train
+@contextmanager
+def local_ranks(trainer: dict[str, Any], command: list[str]) -> Iterator[None]:
+    """Start this node's other DDP processes running ``command`` (rank 0 runs the caller's
+    code) and wait for them at the end; on a failure, stop them. Leaves no process group or
+    launcher variables behind, so that the next run in this process starts afresh."""
+    import torch
 
-    argv = sys.argv[1:] if argv is None else argv
-    config = json.loads(Path(argv[0]).read_text(encoding="utf-8"))
-    code = run_reporting_errors(lambda: train(config))
-    # a NaN stop (3) or a signal (128 + n) stops every rank at the same step, and rank 0
-    # reports it; a non-zero exit here would make Lightning's watcher kill rank 0 mid-report
-    return 0 if code == 3 or code >= 128 else code
+    count = local_devices(trainer)
+    launching = count > 1 and not started_outside()
+    saved = {k: os.environ.get(k) for k in LAUNCH_KEYS}
+    children: list[subprocess.Popen] = []
+    if launching:
+        from lightning.fabric.plugins.environments.lightning import find_free_network_port
+
+        os.environ.setdefault("MASTER_ADDR", "127.0.0.1")
+        os.environ.setdefault("MASTER_PORT", str(find_free_network_port()))
+        os.environ.setdefault("NODE_RANK", "0")
+        os.environ["WORLD_SIZE"] = str(processes(trainer))
+        os.environ["LOCAL_RANK"] = "0"
+        for rank in range(1, count):
+            children.append(subprocess.Popen(command, env={**os.environ, "LOCAL_RANK": str(rank)}))
+        _watch(children)
+    try:
+        yield
+        for child in children:
+            child.wait()
+    finally:
+        for child in children:
+            if child.poll() is None:
+                child.kill()
+        if launching:
+            if torch.distributed.is_available() and torch.distributed.is_initialized():
+                torch.distributed.destroy_process_group()
+            for key, value in saved.items():
+                if value is None:
+                    os.environ.pop(key, None)
+                else:
+                    os.environ[key] = value
 
 
-if __name__ == "__main__":
-    sys.exit(main())
+def _watch(children: list[subprocess.Popen]) -> None:
+    """A rank that fails leaves the others waiting for it forever: stop the run then, as
+    Lightning's own launcher does (its error is the failed rank's to print)."""
+    def watch():
+        while any(c.poll() is None for c in children):
+            failed = [c for c in children if c.poll() not in (None, 0)]
+            if failed:
+                for child in children:
+                    if child.poll() is None:
+                        child.kill()
+                os._exit(failed[0].returncode)
+            time.sleep(1)
+
+    threading.Thread(target=watch, daemon=True).start()

@@ -82,3 +82,14 @@ def write_text(path: str | os.PathLike, text: str) -> Path:
     with atomic_path(path) as tmp:
         tmp.write_text(text, encoding="utf-8")
     return Path(path)
+
+
+def flatten(config: dict[str, Any], prefix: str = "", sep: str = ".") -> dict[str, Any]:
+    """Nested dicts as one level of ``a.b.c`` keys (an empty dict stays a value)."""
+    flat = {}
+    for key, value in config.items():
+        if isinstance(value, dict) and value:
+            flat.update(flatten(value, f"{prefix}{key}{sep}", sep))
+        else:
+            flat[f"{prefix}{key}"] = value
+    return flat

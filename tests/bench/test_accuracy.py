@@ -40,7 +40,7 @@ def test_suite_configs_compose_into_entries():
     from omegaconf import OmegaConf
 
     for name in ("full", "quick"):
-        config = OmegaConf.to_container(OmegaConf.load(ROOT / "conf" / "suite" / f"{name}.yaml"))
+        config = OmegaConf.to_container(OmegaConf.load(ROOT / "scripts" / "conf" / "suite" / f"{name}.yaml"))
         config["cells"] = ["rnn", "lstm", "gru"]
         suite = suite_from_config(config)
         assert suite.entries and all(e.overrides for e in suite.entries)

@@ -17,7 +17,7 @@ REAL_BUILD = factory.build_rnn
 
 
 def quick_suite(seed: int):
-    config = OmegaConf.to_container(OmegaConf.load(ROOT / "conf" / "suite" / "quick.yaml"))
+    config = OmegaConf.to_container(OmegaConf.load(ROOT / "scripts" / "conf" / "suite" / "quick.yaml"))
     config.update(cells=["lstm"], common=[f"seed={seed}"])
     return suite_from_config(config)
 

@@ -15,7 +15,7 @@ TINY = ["shapes=[[6,2,3,4]]", "min_run_time=0.001", "rounds=1", "gemm_reference=
 
 
 def config(*overrides):
-    with initialize_config_dir(config_dir=str(ROOT / "conf"), version_base="1.3"):
+    with initialize_config_dir(config_dir=str(ROOT / "scripts" / "conf"), version_base="1.3"):
         return compose("benchmark", overrides=list(overrides))
 
 

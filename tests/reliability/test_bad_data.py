@@ -3,6 +3,7 @@ count of the others), exit code 2; data.on_bad_rows=skip trains on the good rows
 how many it dropped."""
 import pytest
 
+from tests.faults import fault
 from tests.reliability.common import QUIET, cli, error_line, results, run
 
 GOOD = ["good fine movie", "great lovely film", "bad dull movie", "awful boring film"]
@@ -94,11 +95,10 @@ def test_skip_bad_rows_trains_and_reports_the_count(capsys, tmp_path):
     assert results(tmp_path / "run")["data"] == {"path": str(path), "skipped_rows": 4}
 
 
-def test_error_inside_a_loader_worker_is_the_same_one_line(capsys, tmp_path, monkeypatch):
-    monkeypatch.setenv("RNNZOO_INJECT", "data_error@5")
+def test_error_inside_a_loader_worker_is_the_same_one_line(capsys, tmp_path):
     code, _, err = cli(capsys, "task=adding", "task.num_train=64", "task.num_eval=32",
                        "task.seq_len=5", "cell.hidden_size=4", "data.num_workers=2",
-                       f"run_dir={tmp_path}", *QUIET)
+                       f"run_dir={tmp_path}", *QUIET, fault("data_error", index=5))
     assert code == 2
     assert error_line(err) == ("data error: data file '<injected>', line 6: item 5 cannot be read "
                                "(injected fault)")

@@ -102,7 +102,7 @@ def test_validate_config_checks_each_group_directly(tmp_path):
     for path, value, message in [
         (("init", "scheme"), "glorot", "init.scheme=glorot: must be one of: default"),
         (("scheduler", "gamma"), 0.5, "scheduler.gamma: is not a key of scheduler (none)"),
-        (("logger", "histogram_every_n_steps"), -1, "logger.histogram_every_n_steps=-1: must be >= 0"),
+        (("callbacks", "histograms", "every_n_steps"), -1, "callbacks.histograms.every_n_steps=-1: must be >= 0"),
         (("data", "num_workers"), -2, "data.num_workers=-2: must be >= 0"),
         (("trainer", "gradient_clip_val"), -1.0, "trainer.gradient_clip_val=-1.0: must be >= 0.0"),
         (("trainer", "devices"), 0, "trainer.devices=0: must be >= 1"),
@@ -139,3 +139,66 @@ def test_real_command_line_and_full_error(tmp_path):
     done = run("cell.hidden_size=0", f"run_dir={tmp_path}", env={"HYDRA_FULL_ERROR": "1"})
     assert done.returncode == 1
     assert "Traceback" in done.stderr and "ConfigError: cell.hidden_size=0: must be >= 1" in done.stderr
+
+
+CHANGED = [  # messages that read differently since the checks moved into the builders and targets
+    # the network's builders check the cell (rnnzoo.layers.builder): their words, the cell's name
+    (["cell=min_gru", "cell.impl=torch"],
+     "config error: cell=min_gru (impl=torch): cell 'min_gru' has no torch.nn implementation "
+     "(torch.nn has rnn_tanh, rnn_relu, lstm, gru); use impl=custom"),
+    (["cell=lstm_torch", "cell.options={foo:1}"],
+     "config error: cell.options={foo:1}: options ['foo'] apply only to rnnzoo's cells"),
+    # a _target_ entry is named by its target; its keys are the target's arguments
+    (["optimizer.momentun=0.1"],
+     "config error: optimizer.momentun: is not a key of optimizer (Adam); keys: lr, betas, eps"),
+    (["optimizer=sgd", "optimizer.momentun=0.1"],
+     "config error: optimizer.momentun: is not a key of optimizer (SGD) (did you mean momentum?)"),
+    (["task=adding", "task.seq_lenn=3"],
+     "config error: task.seq_lenn: is not a key of task (adding) (did you mean seq_len?)"),
+    (["scheduler=step", "+scheduler.interval=hourly"],
+     "config error: scheduler.interval=hourly: must be one of: step, epoch or null"),
+    # a key the chosen option's file does not set (Hydra's struct mode) takes a +
+    (["scheduler=step", "scheduler.interval=step"],
+     "config error: scheduler.interval: is a key of scheduler (StepLR) that this config does not "
+     "set; add it with +scheduler.interval=VALUE"),
+    (["trainer.overfit_batches=2"],
+     "config error: trainer.overfit_batches: is a key of trainer that this config does not set; "
+     "add it with +trainer.overfit_batches=VALUE"),
+    (["+callbacks.mine={_target_:nowhere.Thing}"],
+     "config error: callbacks.mine._target_=nowhere.Thing: cannot be imported"),
+    # the histograms are a callback's now (conf/callbacks/default.yaml), not the logger's
+    (["callbacks.histograms.every_n_steps=-1"],
+     "config error: callbacks.histograms.every_n_steps=-1: must be >= 0"),
+    (["logger.histogram_every_n_steps=5"],
+     "config error: logger.histogram_every_n_steps: is not a key of logger (TensorBoardLogger)"),
+]
+
+
+@pytest.mark.parametrize("overrides,expected", CHANGED, ids=[" ".join(c[0]) for c in CHANGED])
+def test_changed_messages_are_one_line_and_exit_2(capsys, tmp_path, overrides, expected):
+    code, _, err = cli(capsys, *overrides, f"run_dir={tmp_path / 'run'}")
+    assert code == 2
+    assert error_line(err).startswith(expected), err
+    assert not (tmp_path / "run").exists()
+
+
+def test_task_files_agree_with_their_classes_defaults():
+    """A task's YAML (what a run uses) and its data module's defaults (what code that builds
+    it directly gets) say the same, so each default has one value."""
+    import inspect
+
+    from hydra.utils import get_class
+
+    for path in sorted((ROOT / "conf" / "task").glob("*.yaml")):
+        node = OmegaConf.to_container(OmegaConf.load(path))
+        cls = get_class(node.pop("_target_"))
+        defaults = {}
+        for klass in reversed(cls.__mro__):
+            if "__init__" in klass.__dict__ and klass is not object:
+                for name, p in inspect.signature(klass.__init__).parameters.items():
+                    if p.default is not inspect.Parameter.empty:
+                        defaults[name] = p.default
+        for key, value in node.items():
+            if key in defaults:
+                expected = list(defaults[key]) if isinstance(defaults[key], tuple) else defaults[key]
+                assert value == expected, f"{path.name}: {key}={value}, {cls.__name__}: {expected}"

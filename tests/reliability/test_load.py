@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from rnnzoo.data.corpus import builtin_corpus, open_text_file
+from tests.faults import fault
 from tests.reliability.common import QUIET, start
 
 ARGS = ["task=char_lm", "cell=lstm", "cell.hidden_size=128", "task.seq_len=100",
@@ -34,7 +35,7 @@ def first_step(path: Path, cache: Path, run_dir: Path) -> tuple[float, float]:
     """(seconds from launch to the end of training step 1, peak RSS in MB at that point)."""
     began = time.perf_counter()
     process = start(*ARGS, f"data.path={path}", f"data.cache_dir={cache}", f"run_dir={run_dir}",
-                    env={"RNNZOO_INJECT": "pause@1"})
+                    fault("pause", step=1))
     for line in process.stderr:
         if "paused at step 1" in line:
             break

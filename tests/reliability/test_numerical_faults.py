@@ -5,15 +5,15 @@ import math
 import torch
 
 from rnnzoo.checkpoints import load_checkpoint
+from tests.faults import fault
 from tests.reliability.common import QUIET, cli, error_line, results
 
 SMALL = ["task=adding", "task.num_train=640", "task.num_eval=64", "task.seq_len=10",
          "cell=gru", "cell.hidden_size=8", "task.max_epochs=1", "task.batch_size=64", *QUIET]
 
 
-def test_poisoned_batch_stops_with_step_last_loss_and_a_good_checkpoint(capsys, tmp_path, monkeypatch):
-    monkeypatch.setenv("RNNZOO_INJECT", "nan_loss@5")
-    code, _, err = cli(capsys, *SMALL, f"run_dir={tmp_path}")
+def test_poisoned_batch_stops_with_step_last_loss_and_a_good_checkpoint(capsys, tmp_path):
+    code, _, err = cli(capsys, *SMALL, f"run_dir={tmp_path}", fault("nan_loss", steps=5))
     assert code == 3
     line = error_line(err)
     last = tmp_path / "checkpoints" / "last.ckpt"
@@ -28,9 +28,9 @@ def test_poisoned_batch_stops_with_step_last_loss_and_a_good_checkpoint(capsys, 
     assert not (tmp_path / "results.json").exists()
 
 
-def test_skip_mode_skips_and_counts(capsys, tmp_path, monkeypatch):
-    monkeypatch.setenv("RNNZOO_INJECT", "nan_loss@3,nan_loss@7")
-    code, out, err = cli(capsys, *SMALL, "faults.on_nonfinite=skip", f"run_dir={tmp_path}")
+def test_skip_mode_skips_and_counts(capsys, tmp_path):
+    code, out, err = cli(capsys, *SMALL, "faults.on_nonfinite=skip", f"run_dir={tmp_path}",
+                         fault("nan_loss", steps="[3,7]"))
     assert code == 0, err
     done = results(tmp_path)
     assert done["faults"] == {"on_nonfinite": "skip", "skipped_steps": 2}
@@ -38,10 +38,9 @@ def test_skip_mode_skips_and_counts(capsys, tmp_path, monkeypatch):
     assert "skipped steps      2 (NaN/Inf)" in out
 
 
-def test_skip_mode_has_a_limit(capsys, tmp_path, monkeypatch):
-    monkeypatch.setenv("RNNZOO_INJECT", "nan_loss@3,nan_loss@4,nan_loss@5")
+def test_skip_mode_has_a_limit(capsys, tmp_path):
     code, _, err = cli(capsys, *SMALL, "faults.on_nonfinite=skip", "faults.max_skips=2",
-                       f"run_dir={tmp_path}")
+                       f"run_dir={tmp_path}", fault("nan_loss", steps="[3,4,5]"))
     assert code == 3
     assert "the loss is nan at step 5" in error_line(err)
     assert "skipped 2 steps already (faults.max_skips=2)" in error_line(err)

@@ -6,7 +6,7 @@ import time
 import pytest
 
 from rnnzoo.checkpoints import load_checkpoint
-from rnnzoo.utils.inject import InjectedCrash
+from tests.faults import InjectedCrash, fault
 from tests.reliability.common import ADDING, QUIET, cli, error_line, metrics, results, run, start
 
 # dropout (the random state) and a cosine schedule (per-step state) must both come back
@@ -35,7 +35,7 @@ def test_sigkill_mid_epoch_then_resume_gives_the_same_metrics(tmp_path):
     assert done.returncode == 0, done.stderr[-2000:]
 
     # 20 batches per epoch; step 31 is batch 11 of epoch 1, the last checkpoint is from step 28
-    process = start(*KILLED, f"run_dir={killed}", env={"RNNZOO_INJECT": "pause@31"})
+    process = start(*KILLED, f"run_dir={killed}", fault("pause", step=31))
     wait_for(process, "paused at step 31")
     process.send_signal(signal.SIGKILL)
     assert process.wait() == -signal.SIGKILL
@@ -52,7 +52,7 @@ def test_sigkill_mid_epoch_then_resume_gives_the_same_metrics(tmp_path):
 
 
 @pytest.mark.parametrize("workers", [0, 2])
-def test_char_lm_resumes_its_stream_and_carried_state(capsys, tmp_path, monkeypatch, workers):
+def test_char_lm_resumes_its_stream_and_carried_state(capsys, tmp_path, workers):
     """char_lm: ordered chunks of parallel streams, the hidden state carried across batches,
     loader worker processes; a crash in the second epoch (its last checkpoint from step 40,
     batch 12 of 28) and ``resume=last``."""
@@ -60,10 +60,8 @@ def test_char_lm_resumes_its_stream_and_carried_state(capsys, tmp_path, monkeypa
             "task.max_epochs=2", "cell=lstm", "cell.hidden_size=16", f"data.num_workers={workers}",
             "checkpoint.every_n_steps=10", *QUIET]
     assert cli(capsys, *args, f"run_dir={tmp_path / 'full'}")[0] == 0
-    monkeypatch.setenv("RNNZOO_INJECT", "crash@45")
     with pytest.raises(InjectedCrash):
-        cli(capsys, *args, f"run_dir={tmp_path / 'crashed'}")
-    monkeypatch.delenv("RNNZOO_INJECT")
+        cli(capsys, *args, f"run_dir={tmp_path / 'crashed'}", fault("crash", step=45))
     saved = load_checkpoint(tmp_path / "crashed" / "checkpoints" / "last.ckpt")
     assert (saved["global_step"], saved["epoch"]) == (40, 1) and "rnnzoo_carried_state" in saved
     code, _, err = cli(capsys, *args, f"run_dir={tmp_path / 'crashed'}", "resume=last")
@@ -75,7 +73,7 @@ def test_char_lm_resumes_its_stream_and_carried_state(capsys, tmp_path, monkeypa
 def test_sigterm_and_sigint_save_a_checkpoint_then_stop(tmp_path, signum):
     args = [*ADDING, "task.max_epochs=50", "checkpoint.every_n_steps=5", *QUIET,
             f"run_dir={tmp_path}"]
-    process = start(*args, env={"RNNZOO_INJECT": "pause@5"})
+    process = start(*args, fault("pause", step=5))
     wait_for(process, "paused at step 5")
     process.send_signal(signum)  # noted now, acted on at the end of the step under way
     _, err = process.communicate(timeout=60)
@@ -88,12 +86,10 @@ def test_sigterm_and_sigint_save_a_checkpoint_then_stop(tmp_path, signum):
     assert load_checkpoint(checkpoint)["global_step"] == 6
 
 
-def test_resume_refuses_another_model(capsys, tmp_path, monkeypatch):
+def test_resume_refuses_another_model(capsys, tmp_path):
     args = [*ADDING, "task.max_epochs=1", "checkpoint.every_n_steps=5", *QUIET]
-    monkeypatch.setenv("RNNZOO_INJECT", "crash@5")
     with pytest.raises(InjectedCrash):
-        cli(capsys, *args, f"run_dir={tmp_path}")
-    monkeypatch.delenv("RNNZOO_INJECT")
+        cli(capsys, *args, f"run_dir={tmp_path}", fault("crash", step=5))
     code, _, err = cli(capsys, *args, "cell.hidden_size=32", f"resume={tmp_path}")
     assert code == 2
     assert error_line(err).startswith(f"config error: resume={tmp_path}: the checkpoint was trained "

@@ -3,60 +3,48 @@
 A system is a LightningModule that *receives* its network (Lightning's style guide): the
 network can be built, tested and reused alone; the system only knows how to feed it a batch.
 Subclasses implement ``step(batch, stage)`` returning the loss and update the stage metrics.
-
-Numerical faults: every training loss and, before each optimiser step, every gradient is
-checked. A NaN or Inf stops the run with :class:`NumericalFault` (naming the step and the last
-finite loss) or, with ``on_nonfinite="skip"``, drops that step's update and counts it; either
-way a checkpoint of the last good state is written first.
+The optimiser and schedule arrive as factories from the config (rnnzoo.tasks.optim); a NaN or
+Inf loss or gradient is the NonFiniteGuard callback's (rnnzoo.callbacks).
 """
 from __future__ import annotations
 
+import math
+from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import lightning as L
 import torch
 from torch import Tensor, nn
+from torchmetrics import MaxMetric, MinMetric
 
 from rnnzoo.tasks.info import TaskInfo
 from rnnzoo.tasks.losses import check_loss
 from rnnzoo.tasks.metrics import StageMetrics
 from rnnzoo.tasks.optim import build_optimizer, build_scheduler
-from rnnzoo.utils import inject
 
 STAGES = ("train", "val", "test")
 
 
-class NumericalFault(RuntimeError):
-    """A NaN or Inf loss or gradient stopped the run; ``checkpoint`` holds the last good state."""
-
-    def __init__(self, message: str, checkpoint: str | None = None):
-        super().__init__(message)
-        self.checkpoint = checkpoint
-
-
 class RecurrentSystem(L.LightningModule):
     def __init__(self, network: nn.Module, info: TaskInfo, *, loss: str | None = None,
-                 optimizer: dict[str, Any] | None = None, scheduler: dict[str, Any] | None = None):
+                 optimizer: Callable | None = None, scheduler: Callable | None = None,
+                 scheduler_interval: str = "epoch", record: dict[str, Any] | None = None):
         super().__init__()
         self.network, self.info = network, info
         self.loss_name = check_loss(loss, info.target, info.name)
-        self.optimizer_config = dict(optimizer or {"name": "adam", "lr": 1e-3})
-        self.scheduler_config = dict(scheduler or {"name": "none"})
+        self.make_optimizer = optimizer or partial(torch.optim.Adam, lr=1e-3)
+        self.make_scheduler, self.scheduler_interval = scheduler, scheduler_interval
+        #: plain, JSON-safe data every checkpoint carries so inference can rebuild the run
+        #: (the resolved config, the task info with its vocabularies)
+        self.record = dict(record or {})
         classes = info.output_size if info.target == "classes" else 1
         # keyed "<stage>_metrics": a ModuleDict key may not shadow Module.train
         self.stage_metrics = nn.ModuleDict(
             {f"{s}_metrics": StageMetrics(self._metric_names(s), classes) for s in STAGES})
-        self.best: float | None = None  # best value of the monitored metric so far
-        #: plain, JSON-safe data every checkpoint carries so inference can rebuild the run
-        #: (the resolved config, the task info with its vocabularies); set by the runner
-        self.payload: dict[str, Any] = {}
-        #: what a NaN/Inf does ("stop" or "skip"), the most steps to skip, and where the last
-        #: good state goes; set by the runner
-        self.on_nonfinite, self.max_skips, self.fault_checkpoint = "stop", None, None
-        self.skipped_steps = 0
-        self._losses: list[Tensor] = []  # training losses since the last optimiser step
-        self._last_finite: tuple[int, Tensor] | None = None  # (step, loss)
-        self._skipping = False
+        #: the best value of the monitored metric so far (the checkpoints keep it); the values
+        #: it sees are the same on every process already
+        self.val_best = (MaxMetric if info.mode == "max" else MinMetric)(sync_on_compute=False)
 
     # -- steps -------------------------------------------------------------------------------
     def step(self, batch: dict[str, Tensor], stage: str) -> Tensor:
@@ -64,9 +52,6 @@ class RecurrentSystem(L.LightningModule):
 
     def training_step(self, batch, batch_idx):
         loss = self.step(batch, "train")
-        if self.global_step in inject.injected("nan_loss"):
-            loss = loss * float("nan")  # a poisoned batch, for the tests
-        self.note_loss(loss)
         self.log("train/loss", loss, on_step=True, on_epoch=True, prog_bar=True,
                  batch_size=self._batch_size(batch))
         return loss
@@ -112,103 +97,46 @@ class RecurrentSystem(L.LightningModule):
             current = self.trainer.callback_metrics.get(monitor)
         if current is None or self.trainer.sanity_checking:
             return
-        current = float(current)
-        better = max if self.info.mode == "max" else min
-        self.best = current if self.best is None else better(self.best, current)
-        self.log(f"{monitor}_best", self.best, sync_dist=True)
+        self.val_best.update(current)
+        self.log(f"{monitor}_best", self.val_best.compute(), sync_dist=True)
+
+    @property
+    def best(self) -> float | None:
+        """The best value of the monitored metric so far (None before the first validation)."""
+        value = float(next(iter(self.val_best.metric_state.values())))
+        return value if math.isfinite(value) else None
 
     def on_test_epoch_end(self):
         self._log_stage_metrics("test")
 
     def on_save_checkpoint(self, checkpoint):
-        checkpoint["rnnzoo"] = self.payload
+        checkpoint["rnnzoo"] = self.record
         checkpoint["rnnzoo_best"] = self.best
-        checkpoint["rnnzoo_skipped_steps"] = self.skipped_steps
 
     def on_load_checkpoint(self, checkpoint):
-        self.best = checkpoint.get("rnnzoo_best")
-        self.skipped_steps = checkpoint.get("rnnzoo_skipped_steps", 0)
+        self.val_best.reset()
+        if checkpoint.get("rnnzoo_best") is not None:
+            self.val_best.update(torch.tensor(checkpoint["rnnzoo_best"]))
 
     # -- optimisation ------------------------------------------------------------------------
     def configure_optimizers(self):
-        optimizer = build_optimizer(self.parameters(), self.optimizer_config)
-        scheduler = build_scheduler(optimizer, self.scheduler_config, self._total_steps(),
-                                    self.info.monitor, self.info.mode)
+        optimizer = build_optimizer(self.make_optimizer, self.parameters())
+        scheduler = build_scheduler(self.make_scheduler, optimizer, interval=self.scheduler_interval,
+                                    total_steps=self._total_steps, monitor=self.info.monitor,
+                                    mode=self.info.mode)
         if scheduler is None:
             return optimizer
         return {"optimizer": optimizer, "lr_scheduler": scheduler}
 
     def _total_steps(self) -> int:
-        """The run's optimiser steps (what a cosine schedule spans); 0 when not needed."""
-        if self.scheduler_config.get("name") != "cosine" or "T_max" in self.scheduler_config:
-            return 0
-        total = int(self.trainer.estimated_stepping_batches)
-        # Lightning 2.6 builds the training loader for this estimate before a resumed run's
-        # loader state is loaded, and would then keep it (starting the epoch from batch 0):
-        # dropping it makes the fit loop build it again after the restore
-        self.trainer.fit_loop._combined_loader = None
-        return total
+        """The run's optimiser steps (a schedule's length). A resumed run gets its schedules'
+        state, length included, from the checkpoint; asking Lightning for the estimate then
+        would build the training loader before its place in the epoch is restored."""
+        return 1 if self.trainer.ckpt_path else int(self.trainer.estimated_stepping_batches)
 
     def on_before_optimizer_step(self, optimizer):
         grads = [p.grad for p in self.parameters() if p.grad is not None]
-        losses, self._losses = self._losses, []
-        if not self._all_finite(losses, grads):
-            return self._nonfinite(losses)
-        self._skipping = False
-        if losses:
-            self._last_finite = (self.global_step, losses[-1])
         if grads:  # the norm before clipping, so a run's explosions stay visible
             norm = torch.linalg.vector_norm(torch.stack([torch.linalg.vector_norm(g) for g in grads]))
             self.log("train/grad_norm", norm, on_step=True, on_epoch=False)
         self.log("train/lr", optimizer.param_groups[0]["lr"], on_step=True, on_epoch=False)
-
-    # -- numerical faults --------------------------------------------------------------------
-    def note_loss(self, loss: Tensor) -> None:
-        """Every training loss passes here, to be checked before the optimiser step."""
-        self._losses.append(loss.detach())
-
-    def _all_finite(self, losses: list[Tensor], grads: list[Tensor]) -> bool:
-        flags = [torch.isfinite(t).all() for t in (*losses, *grads)]
-        finite = bool(torch.stack(flags).all()) if flags else True  # one device sync
-        if self.trainer.world_size > 1:  # every process takes the same decision
-            finite = not self.trainer.strategy.reduce_boolean_decision(not finite, all=False)
-        return finite
-
-    def _nonfinite(self, losses: list[Tensor]) -> None:
-        step = self.global_step
-        bad_loss = next((t for t in losses if not torch.isfinite(t).all()), None)
-        what = f"the loss is {float(bad_loss)}" if bad_loss is not None else "a gradient is NaN or Inf"
-        weights_finite = all(bool(torch.isfinite(p).all()) for p in self.parameters())
-        can_skip = self.on_nonfinite == "skip" and weights_finite and (
-            self.max_skips is None or self.skipped_steps < self.max_skips)
-        if weights_finite and (not can_skip or not self._skipping):
-            self._save_last_good()  # the weights and optimiser state before this update
-        if can_skip:
-            self._skipping = True
-            self.skipped_steps += 1
-            for p in self.parameters():
-                p.grad = None  # the optimiser leaves parameters without a gradient alone
-            self.log("train/skipped_steps", float(self.skipped_steps), on_step=True, on_epoch=False)
-            return
-        loop = self.trainer.fit_loop
-        where = (f"step {step} (epoch {loop.epoch_progress.current.processed}, batch "
-                 f"{loop.epoch_loop.batch_progress.current.ready - 1})")
-        last = ("no finite loss before it" if self._last_finite is None else
-                f"last finite loss {float(self._last_finite[1]):.6g} at step {self._last_finite[0]}")
-        if weights_finite:
-            saved = f"the last good state is saved in {self.fault_checkpoint}"
-        else:
-            saved = (f"the weights are no longer finite; the last good state is the latest "
-                     f"periodic checkpoint, {self.fault_checkpoint}")
-        hint = ""
-        if self.on_nonfinite == "skip" and not weights_finite:
-            hint = "; cannot skip: the weights themselves are not finite"
-        elif self.on_nonfinite == "skip":
-            hint = f"; skipped {self.skipped_steps} steps already (faults.max_skips={self.max_skips})"
-        else:
-            hint = "; faults.on_nonfinite=skip skips such steps instead"
-        raise NumericalFault(f"{what} at {where}; {last}; {saved}{hint}", self.fault_checkpoint)
-
-    def _save_last_good(self) -> None:
-        if self.fault_checkpoint is not None:
-            self.trainer.save_checkpoint(self.fault_checkpoint, weights_only=False)

@@ -58,7 +58,6 @@ class ManyToManySystem(RecurrentSystem):
         clip_value, clip_algorithm = self.clip
 
         def update(index, loss):
-            self.note_loss(loss)
             if clip_value:
                 self.clip_gradients(optimizer, gradient_clip_val=clip_value,
                                     gradient_clip_algorithm=clip_algorithm)
