@@ -50,7 +50,12 @@ def _setup_context(ctx, inputs, output):
 def _backward(ctx, grad):
     a, b = ctx.saved_tensors
     grad_a = dense(grad, b.t()) if ctx.needs_input_grad[0] else None
-    grad_b = dense(a.t(), grad) if ctx.needs_input_grad[1] else None
+    grad_b = None
+    if ctx.needs_input_grad[1]:
+        # b is linear's W.t(), a transposed view: W's gradient is made in W's own layout, so the
+        # gradient autograd hands W is contiguous, as F.linear's is (torch's memory-format tests)
+        transposed = not b.is_contiguous() and b.t().is_contiguous()
+        grad_b = dense(grad.t(), a).t() if transposed else dense(a.t(), grad)
     return grad_a, grad_b
 
 

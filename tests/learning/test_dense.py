@@ -48,3 +48,15 @@ def test_large_recurrent_weights_float32_match_autograd(family, hidden):
         torch.testing.assert_close(mine, reference, rtol=1e-4, atol=2e-5)
     with torch.inference_mode():  # the inference loop (no per-step storage) too
         torch.testing.assert_close(fast(x)[0], outs[1][0], rtol=1e-4, atol=2e-5)
+
+
+def test_weight_gradient_through_linear_is_contiguous_like_f_linear():
+    """torch.nn's memory-format tests expect W.grad in W's layout, as F.linear gives it."""
+    x = torch.randn(6, 4, requires_grad=True)
+    weight = torch.randn(5, 4, requires_grad=True)
+    linear(x, weight).square().sum().backward()
+    ours = weight.grad.clone()
+    assert ours.is_contiguous()
+    weight.grad = None
+    torch.nn.functional.linear(x, weight).square().sum().backward()
+    torch.testing.assert_close(ours, weight.grad)
