@@ -11,8 +11,11 @@ import argparse
 import sys
 from pathlib import Path
 
+import hydra
+
 from rnnzoo.config.preflight import CommandLine, check_command_line
 from rnnzoo.errors import Reported, report, reporting
+from rnnzoo.experiment import train
 
 #: Hydra's flags that show something instead of running
 INSPECTING = ("help", "hydra_help", "version", "cfg", "info", "shell_completion",
@@ -51,10 +54,6 @@ def main(argv: list[str], config_dir: str | Path, config_name: str = "train") ->
 
 
 def run_hydra(argv: list[str], config_dir: Path, config_name: str) -> int:
-    import hydra
-
-    from rnnzoo.experiment import train
-
     def task(cfg):
         outcome = {}
         code = reporting(lambda: outcome.update(train(cfg)))

@@ -17,6 +17,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from rnnzoo.utils.distributed import process_rank
+
 
 class Reported(Exception):
     """An error that ends a run with one line (``kind: message``) and ``exit_code``."""
@@ -98,8 +100,6 @@ def report(error: Reported) -> int:
     raises alike) and return its exit code."""
     if os.environ.get("HYDRA_FULL_ERROR") == "1":
         raise error
-    from rnnzoo.utils.distributed import process_rank
-
     if not error.every_rank_alike or process_rank() == 0:
         print(f"{error.kind}: {one_line(error)}", file=sys.stderr, flush=True)
     return error.exit_code

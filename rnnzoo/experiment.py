@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 import lightning as L
+from hydra.core.hydra_config import HydraConfig
 from hydra.utils import instantiate as hydra_instantiate
 from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.loggers import TensorBoardLogger
@@ -40,7 +41,7 @@ from rnnzoo.callbacks import (EpochEndCheckpoint, NonFiniteGuard, RandomState, S
                               ValidationHistory)
 from rnnzoo.checkpoints import (CHECKPOINT_DIR, LAST, SafeCheckpointIO, check_resume_config,
                                 resolve_resume, run_dir_of)
-from rnnzoo.config.checks import as_plain, task_class, validate_config
+from rnnzoo.config.checks import Arguments, as_plain, task_class, validate_config
 from rnnzoo.config.schema import TaskKeys
 from rnnzoo.errors import RunInterrupted, reporting
 from rnnzoo.init import initialize
@@ -105,8 +106,6 @@ def prepare(cfg: DictConfig | dict[str, Any]) -> tuple[dict[str, Any], Path | No
 
 
 def _hydra_output_dir() -> Path | None:
-    from hydra.core.hydra_config import HydraConfig
-
     return Path(HydraConfig.get().runtime.output_dir) if HydraConfig.initialized() else None
 
 
@@ -156,8 +155,6 @@ def instantiate(node: dict[str, Any], **arguments):
 def instantiate_data(config: dict[str, Any]) -> L.LightningDataModule:
     """The task's data module (``task._target_``) with the run's seed and loader workers, and
     the ``data`` group when the task reads a file."""
-    from rnnzoo.config.checks import Arguments
-
     task = {k: v for k, v in config["task"].items() if k not in TASK_KEYS}
     extra = {"seed": config["seed"], "num_workers": config["data"]["num_workers"]}
     if "source" in Arguments.of(task_class(config)).types:

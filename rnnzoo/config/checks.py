@@ -20,16 +20,26 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import functools
+import importlib
 import inspect
+import pydoc
+import types
 import typing
 from enum import Enum
 from typing import Any, Optional, Union
 
+import lightning as L
 from omegaconf import DictConfig, OmegaConf
-from omegaconf.errors import ConfigKeyError, OmegaConfBaseException
+from omegaconf.errors import ConfigAttributeError, ConfigKeyError, OmegaConfBaseException
 
+from rnnzoo.cells import cell_names
 from rnnzoo.config import schema
+from rnnzoo.config.compose import CONF_DIR
 from rnnzoo.errors import ConfigError
+from rnnzoo.models.factory import BASELINE, build_network, network_options
+from rnnzoo.tasks.info import TaskInfo
+from rnnzoo.tasks.losses import check_loss
+from rnnzoo.utils.distributed import processes
 from rnnzoo.utils.rules import Rule, rule_of
 
 #: the groups whose options are ``_target_`` entries: (keys of their own beside the target's
@@ -132,9 +142,6 @@ def _hints(cls) -> dict[str, Any]:
 
 def target_of(node: dict[str, Any], path: str):
     """The class or function ``node["_target_"]`` names (imported)."""
-    import importlib
-    import pydoc
-
     target = str(node["_target_"])
     found = pydoc.locate(target)
     if found is None:
@@ -191,7 +198,7 @@ def _omegaconf_type(annotation):
     origin, args = typing.get_origin(annotation), typing.get_args(annotation)
     if annotation in plain:
         return annotation
-    if origin in (Union, getattr(__import__("types"), "UnionType", Union)):
+    if origin in (Union, types.UnionType):
         kinds = [_omegaconf_type(a) for a in args if a is not type(None)]
         return Union[tuple(kinds)] if all(k in plain for k in kinds) else Any
     if origin in (list, tuple) and args and all(a in plain for a in args if a is not Ellipsis):
@@ -201,8 +208,6 @@ def _omegaconf_type(annotation):
 
 # -- the trainer ---------------------------------------------------------------------------
 def trainer_keys() -> list[str]:
-    import lightning as L
-
     return sorted(set(inspect.signature(L.Trainer.__init__).parameters) - {"self"})
 
 
@@ -220,8 +225,6 @@ def task_class(config: dict[str, Any]):
 
 
 def _check_combinations(config: dict[str, Any]) -> None:
-    from rnnzoo.tasks.losses import check_loss
-
     task = task_class(config)
     try:
         check_loss((config.get("loss") or {}).get("name"), task.target, task.name)
@@ -240,10 +243,6 @@ def _check_network(config: dict[str, Any], task) -> None:
     """Build the network the config describes, once and small (one input, two outputs): the
     cell's name, its torch.nn twin, its options and the baseline's shapes are the builders'
     rules (rnnzoo.models.factory, rnnzoo.layers.builder)."""
-    from rnnzoo.cells import cell_names
-    from rnnzoo.models.factory import BASELINE, build_network, network_options
-    from rnnzoo.tasks.info import TaskInfo
-
     cell = config["cell"]
     names = [BASELINE] + cell_names()
     if cell["name"] not in names:
@@ -275,8 +274,6 @@ def _check_tbptt(config: dict[str, Any], task) -> None:
                           f"{task.name} ({task.shape})")
     if k2 is not None and k2 < k1:
         raise ConfigError(f"tbptt.k2={k2}: must be >= tbptt.k1={k1}")
-    from rnnzoo.utils.distributed import processes
-
     if processes(config.get("trainer") or {}) > 1:
         raise ConfigError(f"tbptt.k1={k1}: truncated BPTT's several updates per batch are not "
                           "kept in step across DDP processes; train it in one process "
@@ -285,8 +282,6 @@ def _check_tbptt(config: dict[str, Any], task) -> None:
 
 def file_tasks() -> list[str]:
     """The tasks (conf/task/) that read the user's file (their data module takes ``source``)."""
-    from rnnzoo.config.compose import CONF_DIR
-
     found = []
     for path in sorted((CONF_DIR / "task").glob("*.yaml")):
         target = OmegaConf.load(path).get("_target_")
@@ -305,8 +300,7 @@ def message_for(error: BaseException, config: dict[str, Any] | None, prefix: str
     if found is None or not getattr(found, "full_key", None):
         return first_line(error)
     key = f"{prefix}.{found.full_key}" if prefix else str(found.full_key)
-    if isinstance(found, ConfigKeyError) or "not in struct" in str(found) or \
-            "not in '" in str(found):
+    if isinstance(found, (ConfigKeyError, ConfigAttributeError)):
         parent = config if config is not None else _parent_config(found)
         return key_message(key, parent)
     kind = _field_type(found)

@@ -6,6 +6,9 @@ from __future__ import annotations
 from contextlib import contextmanager
 from pathlib import Path
 
+from hydra import compose, initialize_config_dir
+from hydra.core.global_hydra import GlobalHydra
+
 import rnnzoo.config.schema  # noqa: F401  the ConfigStore's train_schema
 
 #: the config folder of a checkout (rnnzoo is used from its repository)
@@ -18,9 +21,6 @@ QUIET = ["trainer.enable_progress_bar=false", "trainer.enable_model_summary=fals
 def hydra_for(config_dir: Path = CONF_DIR):
     """Hydra's compose API on ``config_dir``; a Hydra app already running (a script's own)
     is set aside meanwhile and comes back after."""
-    from hydra import initialize_config_dir
-    from hydra.core.global_hydra import GlobalHydra
-
     if not Path(config_dir).is_dir():
         raise FileNotFoundError(f"no config folder at {config_dir}: run from a checkout of rnnzoo")
     running = GlobalHydra.instance().hydra if GlobalHydra.instance().is_initialized() else None
@@ -36,7 +36,5 @@ def hydra_for(config_dir: Path = CONF_DIR):
 
 def compose_training(overrides: list[str], config_dir: Path = CONF_DIR):
     """The training config (``train.yaml``) with ``overrides``."""
-    from hydra import compose
-
     with hydra_for(config_dir):
         return compose("train", overrides=overrides)

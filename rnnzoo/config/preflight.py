@@ -14,6 +14,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from hydra import compose
+from hydra.core.global_hydra import GlobalHydra
+from hydra.core.override_parser.overrides_parser import OverridesParser
+from hydra.errors import HydraException, MissingConfigException
+from omegaconf import OmegaConf
+from omegaconf.errors import OmegaConfBaseException
+
+from rnnzoo.checkpoints import check_resume_config, resolve_resume, run_dir_of
 from rnnzoo.config.checks import as_plain, first_line, message_for, validate_config
 from rnnzoo.config.compose import hydra_for
 from rnnzoo.errors import CheckpointError, ConfigError
@@ -37,9 +45,6 @@ class CommandLine:
 def check_command_line(line: CommandLine) -> list[str]:
     """Check every config ``line`` would run; returns the overrides to add for Hydra (a
     resume's: the run's own overrides and its folder; ``run_dir``'s folder)."""
-    from hydra.core.override_parser.overrides_parser import OverridesParser
-    from hydra.errors import HydraException
-
     with hydra_for(line.config_dir):
         parser = OverridesParser.create()
         try:
@@ -68,10 +73,6 @@ class _Composer:
         self.extra = [f"hydra.searchpath=[file://{d.resolve()}]" for d in line.extra_dirs]
 
     def compose(self, lines: list[str], hydra: bool = False):
-        from hydra import compose
-        from hydra.errors import HydraException, MissingConfigException
-        from omegaconf.errors import OmegaConfBaseException
-
         try:
             return compose(self.line.config_name, overrides=self.extra + lines,
                            return_hydra_config=hydra)
@@ -83,8 +84,6 @@ class _Composer:
     def multirun(self, overrides) -> bool:
         """Whether the command line runs a sweep, told by its group choices alone (an
         experiment can ask for one)."""
-        from hydra.core.global_hydra import GlobalHydra
-
         if self.line.multirun:
             return True
         loader = GlobalHydra.instance().config_loader()
@@ -96,8 +95,6 @@ class _Composer:
             return False
 
     def check(self, lines: list[str]) -> dict[str, Any]:
-        from omegaconf.errors import OmegaConfBaseException
-
         cfg = self.compose(lines)
         try:
             config = as_plain(cfg)
@@ -109,8 +106,6 @@ class _Composer:
     def check_sweep(self, overrides, base) -> None:
         """Check each combination of a -m sweep: its command-line sweeps and the sweeper's
         ``params`` (choices and ranges by value, intervals by their two ends)."""
-        from omegaconf import OmegaConf
-
         # as Hydra does: plain overrides apply to the config the sweep starts from
         plain = [o.input_line for o in overrides if not o.is_sweep_override()]
         try:
@@ -170,10 +165,6 @@ def _run_folder(overrides, base, composer: _Composer, config: dict[str, Any]) ->
     """Hydra's run folder is the run's folder: ``run_dir=X`` makes Hydra write its record
     (``.hydra/``) there too, and ``resume=...`` goes on in the stopped run's folder with the
     overrides it was started with (the command line's win). Returns the overrides to add."""
-    from omegaconf import OmegaConf
-
-    from rnnzoo.checkpoints import check_resume_config, resolve_resume, run_dir_of
-
     given = {o.key_or_group for o in overrides}
     run_dir, resume = config.get("run_dir"), config.get("resume")
     folder = Path(run_dir) if run_dir else None

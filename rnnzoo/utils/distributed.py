@@ -23,6 +23,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+# torch and Lightning are imported where they are needed: rnnzoo.errors uses this module, and
+# the data code imports rnnzoo.errors
 #: the DDP strategies by name, and whether they look for unused parameters
 DDP_NAMES = ("ddp", "ddp_find_unused_parameters_false", "ddp_find_unused_parameters_true")
 LAUNCH_KEYS = ("MASTER_ADDR", "MASTER_PORT", "NODE_RANK", "LOCAL_RANK", "WORLD_SIZE")
