@@ -309,14 +309,18 @@ def message_for(error: BaseException, config: dict[str, Any] | None, prefix: str
 
 
 def _parent_config(error: OmegaConfBaseException) -> dict[str, Any] | None:
-    """The config around a composing error, from the node it happened in (for names)."""
-    node = error.parent_node
-    try:
-        while node is not None and node._get_parent() is not None:
-            node = node._get_parent()
-        return OmegaConf.to_container(node, resolve=False, enum_to_str=True) if node is not None else None
-    except Exception:  # noqa: BLE001  (a label is a nicety)
+    """The config around a composing error, as far as the message needs it: the node the key
+    was missing from (its name, its target), at its path."""
+    if error.parent_node is None:
         return None
+    try:
+        context = OmegaConf.to_container(error.parent_node, resolve=False, enum_to_str=True)
+    except OmegaConfBaseException:  # a label is a nicety
+        return None
+    path = str(error.full_key).rpartition(".")[0]
+    for part in reversed(path.split(".") if path else []):
+        context = {part: context}
+    return context
 
 
 def _field_type(error: OmegaConfBaseException):
