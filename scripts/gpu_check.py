@@ -93,7 +93,7 @@ def run_once(layer, x, hx, lengths=None):
 
 # -- 1. parity ----------------------------------------------------------------------------------
 def parity() -> list[dict]:
-    from rnnzoo.learning.gpu import cuda_ops
+    from rnnzoo.kernels.gpu import cuda_ops
     set_tf32(False)
     sizes, layers, T, B = dict(I=16, H=32), 2, 20, 5
     rows = []
@@ -117,7 +117,7 @@ def parity() -> list[dict]:
 
 # -- 2. speed against cuDNN ---------------------------------------------------------------------
 def speed() -> list[dict]:
-    from rnnzoo.learning.gpu import cuda_ops
+    from rnnzoo.kernels.gpu import cuda_ops
     s = SPEED_SHAPE
     rows = []
     for tf32 in (False, True):

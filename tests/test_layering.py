@@ -1,8 +1,8 @@
 """Imports run one way: no module of rnnzoo imports from a layer above its own.
 
 Every import counts, those inside functions too (an import moved into a function to break a
-cycle is still a cycle). The layers, bottom to top: the library half (cells, layers, learning,
-models) knows nothing of the application half (tasks, config, experiment) above it.
+cycle is still a cycle). The layers, bottom to top: the library half (kernels, cells, layers,
+learning, models) knows nothing of the application half (tasks, config, experiment) above it.
 
     .venv/bin/python -m pytest -q -s tests/test_layering.py     # prints which layer uses which
 """
@@ -18,11 +18,9 @@ ROOT = Path(__file__).resolve().parents[1]
 LAYERS = [
     ("utils", ["rnnzoo.utils"]),
     ("errors", ["rnnzoo.errors"]),
-    # the default kernels: the time loops the core cells run (rnnzoo.learning's bptt_*, dense,
+    # the default kernels: the time loops the core cells run (rnnzoo.kernels: bptt_*, dense,
     # ops, native, gpu) and the step helpers they share with the cells
-    ("kernels", ["rnnzoo.cells.steps", "rnnzoo.learning.bptt_elman", "rnnzoo.learning.bptt_gru",
-                 "rnnzoo.learning.bptt_lstm", "rnnzoo.learning.dense", "rnnzoo.learning.ops",
-                 "rnnzoo.learning.native", "rnnzoo.learning.gpu"]),
+    ("kernels", ["rnnzoo.cells.steps", "rnnzoo.kernels"]),
     ("cells", ["rnnzoo.cells"]),
     ("layers", ["rnnzoo.layers", "rnnzoo.init", "rnnzoo"]),  # "rnnzoo": the package's front door
     ("learning", ["rnnzoo.learning"]),  # the teaching algorithms: truncated BPTT, RTRL, gradcheck
@@ -68,7 +66,7 @@ def imports_of(path: Path) -> set[str]:
             if node.level:  # relative: from the package, up level - 1
                 parent = package.split(".")[:len(package.split(".")) - node.level + 1]
                 base = ".".join(parent + ([base] if base else []))
-            for alias in node.names:  # ``from rnnzoo.learning import native`` imports a module
+            for alias in node.names:  # ``from rnnzoo.kernels import native`` imports a module
                 found.add(f"{base}.{alias.name}" if is_module(f"{base}.{alias.name}") else base)
     return {name for name in found if name == "rnnzoo" or name.startswith("rnnzoo.")}
 

@@ -115,7 +115,7 @@ def test_unbatched_input(cell):
 
 
 # -- the two loops behind impl="custom": the native (C++) loops and the Python reference loops --
-from rnnzoo.learning import native  # noqa: E402
+from rnnzoo.kernels import native  # noqa: E402
 
 
 def need_native():

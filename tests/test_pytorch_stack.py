@@ -2,7 +2,7 @@
 torch.func (vmap, per-sample gradients), second derivatives, and the registered ops themselves.
 
 The recurrences run as registered operators (``rnnzoo::{elman,lstm,gru}_seq`` and their
-``*_backward``, see rnnzoo/learning/ops.py) with fake kernels and autograd formulas, so each
+``*_backward``, see rnnzoo/kernels/ops.py) with fake kernels and autograd formulas, so each
 layer is one opaque node per (layer, direction) to Dynamo, AOTAutograd and export. Every probe
 is checked against eager rnnzoo and against torch.nn with the same weights.
 """
@@ -14,7 +14,7 @@ from torch.func import functional_call, grad, vmap
 from torch.nn.utils.rnn import pack_padded_sequence
 
 import rnnzoo
-from rnnzoo.learning import bptt_elman, bptt_gru, bptt_lstm  # noqa: F401  (registers the ops)
+from rnnzoo.kernels import bptt_elman, bptt_gru, bptt_lstm  # noqa: F401  (registers the ops)
 
 FAMILIES = {"rnn": (rnnzoo.RNN, torch.nn.RNN), "lstm": (rnnzoo.LSTM, torch.nn.LSTM),
             "gru": (rnnzoo.GRU, torch.nn.GRU)}

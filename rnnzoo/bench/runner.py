@@ -32,7 +32,7 @@ from rnnzoo.bench.flops import gate_blocks, gemm_flops
 from rnnzoo.layers.builder import TWINS
 from rnnzoo.cells import resolve_cell_name
 from rnnzoo.utils.io import write_text
-from rnnzoo.learning import native
+from rnnzoo.kernels import native
 
 log = logging.getLogger(__name__)
 

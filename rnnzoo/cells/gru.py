@@ -36,8 +36,8 @@ from torch import Tensor
 
 from rnnzoo.cells.base import RecurrentCell
 from rnnzoo.cells.steps import State, TimeSteps
-from rnnzoo.learning.bptt_gru import gru_bptt
-from rnnzoo.learning.dense import linear
+from rnnzoo.kernels.bptt_gru import gru_bptt
+from rnnzoo.kernels.dense import linear
 
 
 class GRUCell(RecurrentCell):

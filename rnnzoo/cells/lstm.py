@@ -40,8 +40,8 @@ from torch import Tensor
 
 from rnnzoo.cells.base import RecurrentCell
 from rnnzoo.cells.steps import State, TimeSteps
-from rnnzoo.learning.bptt_lstm import lstm_bptt
-from rnnzoo.learning.dense import linear
+from rnnzoo.kernels.bptt_lstm import lstm_bptt
+from rnnzoo.kernels.dense import linear
 
 
 class LSTMCell(RecurrentCell):

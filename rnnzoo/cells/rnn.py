@@ -30,8 +30,8 @@ from torch import Tensor
 
 from rnnzoo.cells.base import RecurrentCell
 from rnnzoo.cells.steps import State, TimeSteps
-from rnnzoo.learning.bptt_elman import elman_bptt
-from rnnzoo.learning.dense import linear
+from rnnzoo.kernels.bptt_elman import elman_bptt
+from rnnzoo.kernels.dense import linear
 
 NONLINEARITIES = {"tanh": torch.tanh, "relu": torch.relu, "sigmoid": torch.sigmoid}
 

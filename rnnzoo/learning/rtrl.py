@@ -46,7 +46,7 @@ from torch import Tensor, nn
 
 from rnnzoo.cells.gru import GRUCell
 from rnnzoo.cells.rnn import NONLINEARITIES, ElmanCell
-from rnnzoo.learning.bptt_elman import slope_from_output
+from rnnzoo.kernels.bptt_elman import slope_from_output
 
 StepTerms = tuple[Tensor, Tensor, Tensor, Tensor]  # h_t, J_t (B,H,H), c_ih (B,G,H), c_hh (B,G,H)
 

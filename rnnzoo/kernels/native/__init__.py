@@ -1,10 +1,10 @@
 """The native (C++) time loops of the explicit-BPTT Functions: built on first use, then cached.
 
 ``loops.cpp`` runs the same forward and backward loops as the Python reference loops in
-:mod:`rnnzoo.learning.bptt_elman`, ``bptt_lstm`` and ``bptt_gru``, with each step's elementwise
+:mod:`rnnzoo.kernels.bptt_elman`, ``bptt_lstm`` and ``bptt_gru``, with each step's elementwise
 work fused into one pass (see its header). The Functions use it for float32/float64 tensors on
 the CPU; the Python loops run for other dtypes or when it is unavailable (CUDA has its own
-kernels, :mod:`rnnzoo.learning.gpu`).
+kernels, :mod:`rnnzoo.kernels.gpu`).
 
 The first use compiles it with ``torch.utils.cpp_extension`` (a C++ compiler and ninja are
 needed; about 15 s on two cores) into torch's extension cache, in a folder named by a hash of
@@ -18,7 +18,7 @@ When the build fails, rnnzoo warns once and keeps the Python loops; results agre
 native path cannot silently drop out of what is tested; the tests that need the native loops
 fail instead of skipping under it (:func:`required`).
 
-``python -m rnnzoo.learning.native`` builds the loops ahead of time (CI set-up, a new machine)
+``python -m rnnzoo.kernels.native`` builds the loops ahead of time (CI set-up, a new machine)
 and prints where they are cached and how long it took; it exits 1 when the build fails.
 """
 from __future__ import annotations

@@ -3,12 +3,12 @@
 The Functions never call autograd: their backward loops are the delta equations of
 equations.md section 6, written in torch's column notation (see each module's docstring):
 
-- Elman (rnnzoo.learning.bptt_elman): delta_t = f'(u_t) * (g_t + delta_{t+1} W_hh),
+- Elman (rnnzoo.kernels.bptt_elman): delta_t = f'(u_t) * (g_t + delta_{t+1} W_hh),
   dL/dW_hh = sum_t delta_t^T h_{t-1}, dL/dh_0 = delta_1 W_hh, with g_t = dL/dh_t from above;
-- LSTM (rnnzoo.learning.bptt_lstm): dC_t = dC_{t+1} * f_{t+1} + dh_t * o_t * tanh'(C_t),
+- LSTM (rnnzoo.kernels.bptt_lstm): dC_t = dC_{t+1} * f_{t+1} + dh_t * o_t * tanh'(C_t),
   da_i = dC_t g_t i_t(1 - i_t), da_f = dC_t C_{t-1} f_t(1 - f_t), da_g = dC_t i_t (1 - g_t^2),
   da_o = dh_t tanh(C_t) o_t(1 - o_t), and dh_{t-1} receives da_t W_hh;
-- GRU (rnnzoo.learning.bptt_gru), the reset-after form, likewise.
+- GRU (rnnzoo.kernels.bptt_gru), the reset-after form, likewise.
 
 The reference is the same cell with ``fast=False``: its ``sequence`` loops over ``recur`` and
 lets autograd differentiate. Both see the same loss, touching every output h_t and the final

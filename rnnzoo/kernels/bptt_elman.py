@@ -15,9 +15,9 @@ f'(u_t) is written from h_t alone (tanh: 1 - h^2, sigmoid: h (1 - h), ReLU: [h >
 forward pass keeps nothing but the outputs.
 
 The two loops over time are :func:`forward_loop` and :func:`backward_loop`, the reference; on
-the CPU the ops run their C++ twins (:mod:`rnnzoo.learning.native`), which take and return the
+the CPU the ops run their C++ twins (:mod:`rnnzoo.kernels.native`), which take and return the
 same tensors. They are registered operators, ``rnnzoo::elman_seq`` and
-``rnnzoo::elman_seq_backward`` (see :mod:`rnnzoo.learning.ops`), called by the cells through
+``rnnzoo::elman_seq_backward`` (see :mod:`rnnzoo.kernels.ops`), called by the cells through
 :func:`elman_bptt`. A second derivative differentiates :func:`backward_reference`, the backward
 loop in out-of-place ops.
 """
@@ -29,8 +29,8 @@ import torch
 from torch import Tensor
 
 from rnnzoo.cells.steps import TimeSteps, final_rows, first_rows, fit_rows, recurrent_weight_grad
-from rnnzoo.learning import native
-from rnnzoo.learning.ops import (PARAM, ROWS, SIZES, STATE, check_rows, register_folding_vmap,
+from rnnzoo.kernels import native
+from rnnzoo.kernels.ops import (PARAM, ROWS, SIZES, STATE, check_rows, register_folding_vmap,
                                  zeros_if_none)
 
 ACTIVATE_ = {"tanh": torch.tanh_, "relu": torch.relu_, "sigmoid": torch.sigmoid_}
@@ -102,7 +102,7 @@ def backward_reference(grad_outputs: Tensor, grad_h_n: Tensor, outputs: Tensor, 
     return torch.cat([deltas[start] for start in steps.starts]), grad_h0
 
 
-# -- the registered operators (see rnnzoo.learning.ops) -----------------------------------------
+# -- the registered operators (see rnnzoo.kernels.ops) -----------------------------------------
 @torch.library.custom_op("rnnzoo::elman_seq", mutates_args=())
 def elman_seq(x_proj: Tensor, bias: Optional[Tensor], h0: Tensor, weight_hh: Tensor,
               batch_sizes: list[int], reverse: bool, nonlinearity: str) -> tuple[Tensor, Tensor]:
@@ -199,7 +199,7 @@ class ElmanBPTT(torch.autograd.Function):
 class ElmanBPTTForTorchFunc(torch.autograd.Function):
     """The same Function with ``setup_context`` and ``generate_vmap_rule``, which torch.func
     transforms (grad, vjp, vmap, jacrev) require; they refuse an op that carries a
-    ``register_autograd`` formula (see rnnzoo.learning.ops)."""
+    ``register_autograd`` formula (see rnnzoo.kernels.ops)."""
 
     generate_vmap_rule = True
 

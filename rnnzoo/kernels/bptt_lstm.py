@@ -19,10 +19,10 @@ The forward loop keeps, for every step, the activated gates (i, f, g, o), C_t an
 everything the deltas read. In the Python backward loop, the factors that multiply dC_t and
 dh_t depend only on those, so they are computed for all steps at once before the loop, and
 each step is then a handful of operations. The C++ twins of both loops
-(:mod:`rnnzoo.learning.native`, used on the CPU) take and return the same tensors.
+(:mod:`rnnzoo.kernels.native`, used on the CPU) take and return the same tensors.
 
 The loops run as registered operators, ``rnnzoo::lstm_seq`` and ``rnnzoo::lstm_seq_backward``
-(see :mod:`rnnzoo.learning.ops`), called by the cells through :func:`lstm_bptt`. A second
+(see :mod:`rnnzoo.kernels.ops`), called by the cells through :func:`lstm_bptt`. A second
 derivative differentiates :func:`reference_sequence`, the equations in plain torch ops, run
 again from the saved inputs.
 """
@@ -35,8 +35,8 @@ from torch import Tensor
 
 from rnnzoo.cells.steps import (TimeSteps, final_rows, first_rows, fit_rows, previous_states,
                                 recurrent_weight_grad, run_steps)
-from rnnzoo.learning import native
-from rnnzoo.learning.ops import (PARAM, ROWS, SIZES, STATE, check_rows, reference_vjp,
+from rnnzoo.kernels import native
+from rnnzoo.kernels.ops import (PARAM, ROWS, SIZES, STATE, check_rows, reference_vjp,
                                  register_folding_vmap, zeros_if_none)
 
 
@@ -98,7 +98,7 @@ def reference_sequence(x_proj: Tensor, bias: Tensor | None, h0: Tensor, c0: Tens
                        weight_hh: Tensor, steps: TimeSteps) -> tuple[Tensor, Tensor, Tensor]:
     """(outputs, h_n, c_n) through plain, differentiable torch ops: the LSTM equations of
     ``LSTMCell.recur`` written as a function of the weights, run by ``run_steps``. What a second
-    derivative differentiates (see rnnzoo.learning.ops.reference_vjp)."""
+    derivative differentiates (see rnnzoo.kernels.ops.reference_vjp)."""
     if bias is not None:
         x_proj = x_proj + bias
 
@@ -112,7 +112,7 @@ def reference_sequence(x_proj: Tensor, bias: Tensor | None, h0: Tensor, c0: Tens
     return outputs, h_n, c_n
 
 
-# -- the registered operators (see rnnzoo.learning.ops) -----------------------------------------
+# -- the registered operators (see rnnzoo.kernels.ops) -----------------------------------------
 @torch.library.custom_op("rnnzoo::lstm_seq", mutates_args=())
 def lstm_seq(x_proj: Tensor, bias: Optional[Tensor], h0: Tensor, c0: Tensor, weight_hh: Tensor,
              batch_sizes: list[int], reverse: bool
@@ -242,7 +242,7 @@ class LSTMBPTT(torch.autograd.Function):
 class LSTMBPTTForTorchFunc(torch.autograd.Function):
     """The same Function with ``setup_context`` and ``generate_vmap_rule``, which torch.func
     transforms (grad, vjp, vmap, jacrev) require; they refuse an op that carries a
-    ``register_autograd`` formula (see rnnzoo.learning.ops)."""
+    ``register_autograd`` formula (see rnnzoo.kernels.ops)."""
 
     generate_vmap_rule = True
 

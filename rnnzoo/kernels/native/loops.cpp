@@ -1,7 +1,7 @@
 // The time loops of rnnzoo's explicit-BPTT Functions, in C++: the fast path on the CPU.
 //
 // Each function here does exactly what the Python loop of the same name in
-// rnnzoo/learning/bptt_{elman,lstm,gru}.py does (those are the reference, with the equations),
+// rnnzoo/kernels/bptt_{elman,lstm,gru}.py does (those are the reference, with the equations),
 // with three differences that make it fast:
 // - the loop runs without the Python interpreter;
 // - all the elementwise work of one step (every gate, the cell, the output; or, going back,
@@ -647,7 +647,7 @@ std::vector<Tensor> gru_backward(const Tensor& grad_outputs, const Tensor& grad_
 // The input projection x W_ih^T over all steps and the products of the backward are the largest
 // GEMMs of a recurrent layer. torch's mm runs them in MKL; oneDNN's matmul (which torch.nn's
 // LSTM uses through its RNN primitive) was 25-35% faster for float32 on an AMD EPYC (Zen 4)
-// with 2 threads, so rnnzoo::dense (rnnzoo/learning/dense.py) sends them here.
+// with 2 threads, so rnnzoo::dense (rnnzoo/kernels/dense.py) sends them here.
 Tensor dense(const Tensor& a, const Tensor& b) {
   TORCH_CHECK(a.dim() == 2 && b.dim() == 2 && a.size(1) == b.size(0), "dense: shapes ",
               a.sizes(), " and ", b.sizes(), " cannot be multiplied");

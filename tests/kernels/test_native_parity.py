@@ -20,7 +20,7 @@ import torch
 from torch.nn.utils.rnn import pack_padded_sequence
 
 import rnnzoo
-from rnnzoo.learning import native
+from rnnzoo.kernels import native
 
 T, I, H = 12, 32, 128
 TOL = dict(rtol=1e-10, atol=1e-10)

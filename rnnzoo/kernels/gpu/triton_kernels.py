@@ -2,14 +2,14 @@
 
 Every kernel covers the ``rows`` active rows of one step: ``n = rows * H`` elements, one per
 (row, hidden unit), flattened so that a program's lanes stay full whatever H is. The host
-(:mod:`rnnzoo.learning.gpu.cuda_ops`) passes each tensor already sliced to the step, so that
+(:mod:`rnnzoo.kernels.gpu.cuda_ops`) passes each tensor already sliced to the step, so that
 in-kernel offsets are small and every row-sized tensor is read at the same flat offset; gate
 tensors hold K blocks of H per row and are read at ``row * K * H + k * H + col``.
 
 Loads convert to float32 and all arithmetic is float32; stores convert to the destination's
 dtype, so float16 and bfloat16 tensors get float32 gate arithmetic. The equations, and the
 names of what is stored, are those of the reference loops in
-:mod:`rnnzoo.learning.bptt_elman`, ``bptt_lstm`` and ``bptt_gru``.
+:mod:`rnnzoo.kernels.bptt_elman`, ``bptt_lstm`` and ``bptt_gru``.
 
 The same kernels run on CPU tensors under ``TRITON_INTERPRET=1`` (Triton's interpreter), which
 is how the tests check their numbers without a GPU; so they use only what the interpreter

@@ -10,7 +10,7 @@ the native build, it is ``a @ b``. Results agree to float32 rounding.
 Registered at import with a fake kernel and an autograd formula made of the op itself (so
 second derivatives work), it is one node to torch.compile, torch.export and jit.trace. Under
 torch.func transforms, which refuse ops with a registered autograd formula (see
-rnnzoo.learning.ops), :func:`linear` is plain ``F.linear``.
+rnnzoo.kernels.ops), :func:`linear` is plain ``F.linear``.
 """
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from rnnzoo.learning import native
+from rnnzoo.kernels import native
 
 #: below this many multiply-adds oneDNN's per-call set-up costs more than its kernels save
 MIN_MACS = 1 << 24

@@ -1,6 +1,6 @@
 """What the core cells' time loops share as registered PyTorch operators (torch.library).
 
-Each family's module (:mod:`~rnnzoo.learning.bptt_elman`, ``bptt_lstm``, ``bptt_gru``) defines
+Each family's module (:mod:`~rnnzoo.kernels.bptt_elman`, ``bptt_lstm``, ``bptt_gru``) defines
 two custom ops in the ``rnnzoo`` namespace, a forward and its backward:
 
 =====================================  =====================================================
@@ -17,7 +17,7 @@ The packing (:class:`~rnnzoo.cells.steps.TimeSteps`) travels as ``batch_sizes: i
 
 - a kernel for every device: the native C++ loops (``torch.ops.rnnzoo.*_forward``, a separate
   set of ops declared in ``native/loops.cpp``) for float32/float64 CPU tensors when they are
-  built; on CUDA, the Triton kernels of :mod:`rnnzoo.learning.gpu` when triton is installed; the
+  built; on CUDA, the Triton kernels of :mod:`rnnzoo.kernels.gpu` when triton is installed; the
   Python loop of the same module otherwise (other dtypes, ``RNNZOO_NATIVE=0``, CUDA without
   triton);
 - a fake (meta) kernel, so that Dynamo, AOTAutograd, ``torch.export`` and ``jit.trace`` see

@@ -1,14 +1,14 @@
-"""The ops' Triton kernels (rnnzoo.learning.gpu) against the Python reference loops.
+"""The ops' Triton kernels (rnnzoo.kernels.gpu) against the Python reference loops.
 
 Triton picks, when ``@triton.jit`` decorates a kernel, whether it compiles for a GPU or runs in
 its interpreter on CPU tensors (``TRITON_INTERPRET=1``, read at that moment: when
-``rnnzoo.learning.gpu.triton_kernels`` is imported, i.e. at ``import rnnzoo``). This process
+``rnnzoo.kernels.gpu.triton_kernels`` is imported, i.e. at ``import rnnzoo``). This process
 has imported rnnzoo already, and the CUDA test below wants compiled kernels, so the interpreter
 checks run in one subprocess: this file run as a script under ``TRITON_INTERPRET=1``, which
 prints every case's error as JSON; each test below asserts one case.
 
 The interpreter cases, all float32 except the last ones:
-- every kernel's entry function (:mod:`rnnzoo.learning.gpu.cuda_ops`) against the reference
+- every kernel's entry function (:mod:`rnnzoo.kernels.gpu.cuda_ops`) against the reference
   loop it replaces (``bptt_*.forward_loop`` / ``backward_loop``), forward outputs and saved
   tensors, backward deltas and initial-state gradients; dense (T=5, B=3, H=8), packed with an
   uneven H (batch sizes 3, 3, 2, 2, 1; H=13) in both directions, and without biases;
@@ -89,7 +89,7 @@ def run_kernels(cell: str, a: dict, sizes, reverse: bool, ops=None):
     functions (``cuda_ops``), or ``None`` for the Python reference loops. The backward reads
     the forward's own saved tensors."""
     from rnnzoo.cells.steps import TimeSteps
-    from rnnzoo.learning import bptt_elman, bptt_gru, bptt_lstm
+    from rnnzoo.kernels import bptt_elman, bptt_gru, bptt_lstm
     steps = TimeSteps(sizes, reverse)
     w, w_t = a["weight_hh"], a["weight_hh"].t().contiguous()
     g_out, g_h, g_c = a["grads"]
@@ -114,7 +114,7 @@ def run_kernels(cell: str, a: dict, sizes, reverse: bool, ops=None):
 
 
 def check_kernel(case: str) -> float:
-    from rnnzoo.learning.gpu import cuda_ops
+    from rnnzoo.kernels.gpu import cuda_ops
     cell, layout = case.split("-")
     sizes, hidden, reverse, bias = LAYOUTS[layout]
     a = inputs(cell, sizes, hidden, bias)
@@ -126,7 +126,7 @@ def check_kernel(case: str) -> float:
 def check_dtype(case: str) -> float:
     """The kernels on float16 / bfloat16 tensors against the reference on the same values in
     float32."""
-    from rnnzoo.learning.gpu import cuda_ops
+    from rnnzoo.kernels.gpu import cuda_ops
     cell, dtype = case.split("-")
     sizes, hidden, reverse, bias = LAYOUTS["packed"]
     low = inputs(cell, sizes, hidden, bias, dtype=getattr(torch, dtype))
@@ -174,7 +174,7 @@ def layer_inputs(case: str, device="cpu"):
 
 def check_layer(case: str) -> float:
     """A layer on the Triton kernels (registered for the CPU) against the ops' defaults."""
-    from rnnzoo.learning.gpu import cuda_ops
+    from rnnzoo.kernels.gpu import cuda_ops
     layer = build_layer(case)
     x, lengths, hx = layer_inputs(case)
     grad = not case.endswith("no_grad")
@@ -185,7 +185,7 @@ def check_layer(case: str) -> float:
 
 def main() -> None:
     """Every case's error, as JSON on stdout (an exception's text in place of a failing one)."""
-    from rnnzoo.learning.gpu import cuda_ops
+    from rnnzoo.kernels.gpu import cuda_ops
     cuda_ops.register("cpu")  # only in this process: the layer cases run the ops through them
     results = {}
     for cases, check in ((KERNEL_CASES, check_kernel), (DTYPE_CASES, check_dtype),
@@ -237,7 +237,7 @@ def test_layer_on_triton_kernels_matches_default(interpreted, case):
 def kernel_variants():
     """(kernel, dtype, constexprs): every kernel with every constexpr combination in float32,
     and with its first combination in float16 and bfloat16."""
-    from rnnzoo.learning.gpu import triton_kernels as kernels
+    from rnnzoo.kernels.gpu import triton_kernels as kernels
     choices = {"ACTIVATION": (kernels.TANH, kernels.RELU, kernels.SIGMOID)}
     for kernel in (kernels.elman_forward_step, kernels.elman_backward_step,
                    kernels.lstm_forward_step, kernels.lstm_backward_step,
@@ -257,7 +257,7 @@ def test_kernels_compile_for_a_gpu():
     from triton.backends.compiler import GPUTarget
     from triton.compiler import ASTSource
     from triton.runtime.jit import JITFunction
-    from rnnzoo.learning.gpu import triton_kernels as kernels
+    from rnnzoo.kernels.gpu import triton_kernels as kernels
     if not isinstance(kernels.elman_forward_step, JITFunction):
         pytest.skip("TRITON_INTERPRET=1 in this process: the kernels are interpreted")
     float32_state = ("c_ptr", "dc_ptr")  # the LSTM's running C and its carry
@@ -299,7 +299,7 @@ def test_cuda_layer_matches_cpu(case):
 @pytest.mark.parametrize("case", KERNEL_CASES)
 def test_cuda_kernel_matches_reference_loop(case):
     """The entry functions on CUDA tensors against the reference loops on the CPU."""
-    from rnnzoo.learning.gpu import cuda_ops
+    from rnnzoo.kernels.gpu import cuda_ops
     torch.manual_seed(0)
     cell, layout = case.split("-")
     sizes, hidden, reverse, bias = LAYOUTS[layout]

@@ -4,8 +4,8 @@ import pytest
 import torch
 
 import rnnzoo
-from rnnzoo.learning import dense as dense_module
-from rnnzoo.learning.dense import dense, linear
+from rnnzoo.kernels import dense as dense_module
+from rnnzoo.kernels.dense import dense, linear
 
 
 def test_dense_equals_matmul_with_gradients_and_second_derivatives():

@@ -8,7 +8,7 @@ As in haste, each step of a forward loop is
 
 and each step of a backward loop, visited in reverse, is one fused kernel for the step's deltas
 followed by the GEMM that sends them back to h_{t-1}. The weight gradient is not computed here:
-the ops' autograd formula (``rnnzoo.learning.bptt_*._backward``) turns the deltas these kernels
+the ops' autograd formula (``rnnzoo.kernels.bptt_*._backward``) turns the deltas these kernels
 return into dL/dW_hh with one GEMM over all steps, as on the CPU.
 
 The running state lives in a (B, H) buffer, initialised from h0 (or dL/dh_n in a backward loop)
@@ -33,8 +33,8 @@ import triton
 from torch import Tensor
 
 from rnnzoo.cells.steps import TimeSteps
-from rnnzoo.learning import bptt_elman, bptt_gru, bptt_lstm
-from rnnzoo.learning.gpu import triton_kernels as kernels
+from rnnzoo.kernels import bptt_elman, bptt_gru, bptt_lstm
+from rnnzoo.kernels.gpu import triton_kernels as kernels
 
 ACTIVATIONS = {"tanh": kernels.TANH, "relu": kernels.RELU, "sigmoid": kernels.SIGMOID}
 

@@ -20,11 +20,11 @@ The op takes x_proj without b_ih and adds both biases inside the loop.
 
 The forward loop keeps, for every step, r, z, n and s_n (the ``gates``, (N, 4H)): everything
 the deltas read besides h_{t-1}. :func:`forward_loop` and :func:`backward_loop` are the
-reference; on the CPU the ops run their C++ twins (:mod:`rnnzoo.learning.native`), which take
+reference; on the CPU the ops run their C++ twins (:mod:`rnnzoo.kernels.native`), which take
 and return the same tensors.
 
 The loops run as registered operators, ``rnnzoo::gru_seq`` and ``rnnzoo::gru_seq_backward``
-(see :mod:`rnnzoo.learning.ops`), called by the cells through :func:`gru_bptt`. A second
+(see :mod:`rnnzoo.kernels.ops`), called by the cells through :func:`gru_bptt`. A second
 derivative differentiates :func:`reference_sequence`, the equations in plain torch ops, run
 again from the saved inputs.
 """
@@ -37,8 +37,8 @@ from torch import Tensor
 
 from rnnzoo.cells.steps import (TimeSteps, final_rows, first_rows, fit_rows, previous_states,
                                 recurrent_weight_grad, run_steps)
-from rnnzoo.learning import native
-from rnnzoo.learning.ops import (PARAM, ROWS, SIZES, STATE, check_rows, reference_vjp,
+from rnnzoo.kernels import native
+from rnnzoo.kernels.ops import (PARAM, ROWS, SIZES, STATE, check_rows, reference_vjp,
                                  register_folding_vmap, zeros_if_none)
 
 
@@ -101,7 +101,7 @@ def reference_sequence(x_proj: Tensor, bias_ih: Tensor | None, h0: Tensor, weigh
                        bias_hh: Tensor | None, steps: TimeSteps) -> tuple[Tensor, Tensor]:
     """(outputs, h_n) through plain, differentiable torch ops: the equations of ``GRUCell.recur``
     written as a function of the weights, run by ``run_steps``. What a second derivative
-    differentiates (see rnnzoo.learning.ops.reference_vjp)."""
+    differentiates (see rnnzoo.kernels.ops.reference_vjp)."""
     if bias_ih is not None:
         x_proj = x_proj + bias_ih
 
@@ -121,7 +121,7 @@ def reference_sequence(x_proj: Tensor, bias_ih: Tensor | None, h0: Tensor, weigh
     return outputs, h_n
 
 
-# -- the registered operators (see rnnzoo.learning.ops) -----------------------------------------
+# -- the registered operators (see rnnzoo.kernels.ops) -----------------------------------------
 @torch.library.custom_op("rnnzoo::gru_seq", mutates_args=())
 def gru_seq(x_proj: Tensor, bias_ih: Optional[Tensor], h0: Tensor, weight_hh: Tensor,
             bias_hh: Optional[Tensor], batch_sizes: list[int], reverse: bool
@@ -226,7 +226,7 @@ class GRUBPTT(torch.autograd.Function):
 class GRUBPTTForTorchFunc(torch.autograd.Function):
     """The same Function with ``setup_context`` and ``generate_vmap_rule``, which torch.func
     transforms (grad, vjp, vmap, jacrev) require; they refuse an op that carries a
-    ``register_autograd`` formula (see rnnzoo.learning.ops)."""
+    ``register_autograd`` formula (see rnnzoo.kernels.ops)."""
 
     generate_vmap_rule = True
 

@@ -1,4 +1,4 @@
-"""Build the native loops ahead of time: ``python -m rnnzoo.learning.native [--verbose]``.
+"""Build the native loops ahead of time: ``python -m rnnzoo.kernels.native [--verbose]``.
 
 Prints where the build is cached and how long it took (a cache hit takes well under a second),
 so CI set-up or a new machine pays the compilation before the first training step. Exits 1
@@ -10,11 +10,11 @@ import argparse
 import sys
 import time
 
-from rnnzoo.learning import native
+from rnnzoo.kernels import native
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m rnnzoo.learning.native",
+    parser = argparse.ArgumentParser(prog="python -m rnnzoo.kernels.native",
                                      description="Build (or load from the cache) rnnzoo's native loops.")
     parser.add_argument("--verbose", action="store_true", help="show the compiler's output")
     args = parser.parse_args(argv)

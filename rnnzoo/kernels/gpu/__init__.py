@@ -4,7 +4,7 @@
 activations, state update and what the backward keeps); ``cuda_ops`` runs them between the
 per-step GEMMs and registers the loops as the CUDA kernels of ``rnnzoo::elman_seq``,
 ``lstm_seq``, ``gru_seq`` and their backward ops. Without triton nothing is registered, and CUDA
-tensors run the ops' default kernels, the Python loops of ``rnnzoo.learning.bptt_*``.
+tensors run the ops' default kernels, the Python loops of ``rnnzoo.kernels.bptt_*``.
 """
 import torch
 
@@ -18,4 +18,4 @@ if torch.cuda.is_available():
         pass
 
 if triton is not None:
-    from rnnzoo.learning.gpu import cuda_ops  # noqa: F401  (registers the kernels on import)
+    from rnnzoo.kernels.gpu import cuda_ops  # noqa: F401  (registers the kernels on import)
