@@ -13,7 +13,7 @@ ARG TORCH_INDEX_URL=https://download.pytorch.org/whl/cpu
 ENV PYTHONUNBUFFERED=1 MPLBACKEND=Agg
 WORKDIR /app
 
-# make for the Makefile; g++ builds the native time loops (rnnzoo/learning/native) on first use
+# make for the Makefile; g++ builds the native time loops (rnnzoo/kernels/native) on first use
 # (without it rnnzoo falls back to its Python loops, correct but slower).
 RUN apt-get update && apt-get install -y --no-install-recommends make g++ \
     && rm -rf /var/lib/apt/lists/*
@@ -29,6 +29,6 @@ COPY . .
 
 # Compile the native loops now rather than at the first training step (about 15 s). The build is
 # cached per CPU, so an image run on a machine with other vector instructions builds once more.
-RUN python -m rnnzoo.learning.native
+RUN python -m rnnzoo.kernels.native
 
 CMD ["python", "train.py", "cell=lstm", "task=sentiment"]
