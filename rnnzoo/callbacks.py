@@ -26,6 +26,79 @@ from rnnzoo.errors import NumericalFault
 from rnnzoo.utils.rules import Rule
 
 
+#: where the charts a person reads last go: TensorBoard sorts groups by name, and these sort
+#: after train/, val/ and test/
+HISTOGRAMS, PROGRESS = "x_histograms", "x_progress"
+#: the final metrics every task may report (rnnzoo.tasks.metrics' names and the loss), declared
+#: in every run's HPARAMS summary: a folder mixing tasks keeps every task's columns
+METRIC_NAMES = ("loss", "acc", "f1", "mse", "seq_acc", "exact", "bpc", "ppl")
+HPARAMS_METRICS = (*(f"test/{m}" for m in METRIC_NAMES), *(f"val/{m}_best" for m in METRIC_NAMES))
+
+
+class DashboardLogger(TensorBoardLogger):
+    """Lightning's TensorBoard logger with the ``epoch`` counter it adds to every write moved
+    under :data:`PROGRESS`, so the dashboard opens on train/val/test, not on a staircase."""
+
+    def log_metrics(self, metrics, step=None):
+        metrics = {(f"{PROGRESS}/epoch" if k == "epoch" else k): v for k, v in metrics.items()}
+        super().log_metrics(metrics, step)
+
+
+def log_hparams(writer, hparams: dict, differs: set[str] = frozenset(),
+                metrics: tuple[str, ...] = HPARAMS_METRICS) -> None:
+    """The HPARAMS tab's three summaries through the hparams plugin's own API: the experiment
+    (its columns: ``hparams`` in order, those in ``differs`` first, and ``metrics``), this run's
+    values, and its end. The metrics' values are the last points of their own scalar charts,
+    at the step they were measured; nothing is re-logged."""
+    from tensorboard.plugins.hparams import api_pb2, metadata, plugin_data_pb2
+
+    infos = [api_pb2.HParamInfo(name=k, type=_hparam_type(v), differs=k in differs)
+             for k, v in hparams.items()]
+    metric_infos = [api_pb2.MetricInfo(name=api_pb2.MetricName(tag=tag)) for tag in metrics]
+    start = plugin_data_pb2.SessionStartInfo(start_time_secs=time.time())
+    for key, value in hparams.items():
+        if isinstance(value, bool):
+            start.hparams[key].bool_value = value
+        elif isinstance(value, (int, float)):
+            start.hparams[key].number_value = value
+        else:
+            start.hparams[key].string_value = str(value)
+    end = plugin_data_pb2.SessionEndInfo(status=api_pb2.STATUS_SUCCESS, end_time_secs=time.time())
+    for tag, part in ((metadata.EXPERIMENT_TAG, {"experiment": api_pb2.Experiment(
+                          hparam_infos=infos, metric_infos=metric_infos)}),
+                      (metadata.SESSION_START_INFO_TAG, {"session_start_info": start}),
+                      (metadata.SESSION_END_INFO_TAG, {"session_end_info": end})):
+        _write_hparams_summary(writer, tag, plugin_data_pb2.HParamsPluginData(version=0, **part))
+    writer.flush()
+
+
+def _write_hparams_summary(writer, tag: str, content) -> None:
+    from tensorboard.compat.proto.summary_pb2 import Summary
+    from tensorboard.plugins.hparams import metadata
+    value = Summary.Value(tag=tag, metadata=metadata.create_summary_metadata(content))
+    writer._get_file_writer().add_summary(Summary(value=[value]))  # reopened if Lightning closed it
+
+
+def log_baselines(log_dir: str, baselines: dict[str, float], last_step: int) -> None:
+    """Each trivial baseline ({"test/mse": 0.089}) as a flat line from step 0 to
+    ``last_step`` under the metric's own tag, in a ``baseline`` run beside the run's events:
+    TensorBoard draws it on the metric's chart, next to the model's value."""
+    if not baselines:
+        return
+    from torch.utils.tensorboard import SummaryWriter
+    with SummaryWriter(os.path.join(log_dir, "baseline")) as writer:
+        for tag, value in baselines.items():
+            for step in sorted({0, max(int(last_step), 1)}):
+                writer.add_scalar(tag, value, step)
+
+
+def _hparam_type(value) -> int:
+    from tensorboard.plugins.hparams import api_pb2
+    if isinstance(value, bool):
+        return api_pb2.DATA_TYPE_BOOL
+    return api_pb2.DATA_TYPE_FLOAT64 if isinstance(value, (int, float)) else api_pb2.DATA_TYPE_STRING
+
+
 def tensorboard_writer(trainer: L.Trainer):
     for logger in trainer.loggers:
         if isinstance(logger, TensorBoardLogger):
@@ -47,9 +120,9 @@ class HistogramLogger(L.Callback):
         for name, p in pl_module.network.named_parameters():
             # a NaN/Inf step is the system's to report (and maybe skip); a histogram of it is not
             if torch.isfinite(p).all():
-                writer.add_histogram(f"weights/{name}", p.detach().float().cpu(), step)
+                writer.add_histogram(f"{HISTOGRAMS}/weights/{name}", p.detach().float().cpu(), step)
             if p.grad is not None and torch.isfinite(p.grad).all():
-                writer.add_histogram(f"grads/{name}", p.grad.detach().float().cpu(), step)
+                writer.add_histogram(f"{HISTOGRAMS}/grads/{name}", p.grad.detach().float().cpu(), step)
 
 
 class ValidationHistory(L.Callback):
@@ -73,7 +146,21 @@ class ValidationHistory(L.Callback):
 
 
 class ExamplesLogger(L.Callback):
-    """After each validation, the task's own examples: sampled text, predictions, figures."""
+    """After each validation, and every ``every_n_steps`` optimiser steps between (0: only at
+    validation), the task's own examples: sampled text, predictions, figures. A short run
+    with one validation still shows how its samples changed."""
+
+    def __init__(self, every_n_steps: Annotated[int, Rule(ge=0)] = 0):
+        self.every_n_steps = every_n_steps
+
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx):
+        step = trainer.global_step
+        if self.every_n_steps and step and step % self.every_n_steps == 0:
+            was_training = pl_module.training
+            pl_module.eval()
+            with torch.no_grad():
+                self.on_validation_epoch_end(trainer, pl_module)
+            pl_module.train(was_training)
 
     def on_validation_epoch_end(self, trainer, pl_module):
         writer = tensorboard_writer(trainer)

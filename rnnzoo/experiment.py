@@ -35,10 +35,11 @@ from hydra.utils import instantiate as hydra_instantiate
 from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.loggers import TensorBoardLogger
 from lightning.pytorch.utilities.exceptions import SIGTERMException
-from omegaconf import DictConfig
+from hydra.core.override_parser.overrides_parser import OverridesParser
+from omegaconf import DictConfig, OmegaConf
 
 from rnnzoo.callbacks import (EpochEndCheckpoint, NonFiniteGuard, RandomState, SignalCheckpoint,
-                              ValidationHistory)
+                              ValidationHistory, log_baselines, log_hparams)
 from rnnzoo.checkpoints import (CHECKPOINT_DIR, LAST, SafeCheckpointIO, check_resume_config,
                                 resolve_resume, run_dir_of)
 from rnnzoo.config.checks import Arguments, as_plain, task_class, validate_config
@@ -46,6 +47,7 @@ from rnnzoo.config.schema import TaskKeys
 from rnnzoo.errors import RunInterrupted, reporting
 from rnnzoo.init import initialize
 from rnnzoo.models.factory import network_from_config
+from rnnzoo.tasks import crossval
 from rnnzoo.utils.distributed import is_ddp, local_ranks, process_rank
 from rnnzoo.utils.io import flatten, write_json
 from rnnzoo.utils.threads import apply_threads
@@ -77,6 +79,16 @@ class Run:
 
 def train(cfg: DictConfig | dict[str, Any]) -> dict[str, Any]:
     config, resume = prepare(cfg)
+    # a run on a user's file: the task's file recipe; data.folds=K (K runs, mean ± std) and
+    # cell=linear (no network) are run by rnnzoo.tasks.crossval, with one run's steps below
+    config = crossval.with_file_recipe(config)
+    if crossval.takes_over(config):
+        return crossval.run(config, train_one=lambda c: train_one(c, None), make_data=instantiate_data,
+                            print_summary=print_summary)
+    return train_one(config, resume)
+
+
+def train_one(config: dict[str, Any], resume: Path | None) -> dict[str, Any]:
     L.seed_everything(config["seed"], workers=True, verbose=False)
     apply_threads(config.get("threads"), config["trainer"])
     data = instantiate_data(config)
@@ -186,8 +198,35 @@ def instantiate_callbacks(config: dict[str, Any]) -> list[L.Callback]:
 
 
 def instantiate_logger(config: dict[str, Any], run_dir: Path):
+    """The logger, writing into the run's folder, or in a sweep into a folder named after the
+    swept values (``cell=gru,optimizer=adam``) beside the jobs' folders: TensorBoard names a
+    run by its folder, and ``0``, ``1``, ... say nothing."""
     logger = config.get("logger")
-    return instantiate(logger)(save_dir=str(run_dir)) if logger else False
+    if not logger:
+        return False
+    swept = swept_overrides()
+    if swept:
+        return instantiate(logger)(save_dir=str(run_dir.parent), name="", version=swept_name(swept))
+    return instantiate(logger)(save_dir=str(run_dir))
+
+
+def swept_overrides() -> dict[str, str]:
+    """In a Hydra sweep, this job's values of the keys the sweep varies, in the command
+    line's order ({"cell": "gru", "optimizer": "adam"}); {} outside one."""
+    if not HydraConfig.initialized() or str(HydraConfig.get().mode) != "RunMode.MULTIRUN":
+        return {}
+    hydra = HydraConfig.get()
+    parser = OverridesParser.create()
+    swept = [o.key_or_group for o in parser.parse_overrides(sys.argv[1:])
+             if "=" in o.input_line and o.is_sweep_override()]
+    swept += [str(k) for k in (OmegaConf.select(hydra, "sweeper.params") or {})]
+    job = {o.key_or_group.lstrip("+~"): o.value() for o in parser.parse_overrides(list(hydra.overrides.task))}
+    return {k.lstrip("+~"): str(job[k.lstrip("+~")]) for k in dict.fromkeys(swept) if k.lstrip("+~") in job}
+
+
+def swept_name(swept: dict[str, str]) -> str:
+    # a folder name: no path separators in the values
+    return ",".join(f"{k}={v}".replace("/", "_") for k, v in swept.items())
 
 
 def instantiate_trainer(config: dict[str, Any], run_dir: Path, callbacks, system) -> L.Trainer:
@@ -234,6 +273,8 @@ def report(run: Run, tested: dict[str, float], fit_seconds: float) -> dict[str, 
     results: dict[str, Any] = {k: float(v) for k, v in sorted(tested.items())}
     if run.system.best is not None:
         results[f"{info.monitor}_best"] = run.system.best
+    if getattr(run.system, "loss_is_metric", False):  # not charted twice, but results keep it
+        results.setdefault("test/loss", results.get(f"test/{run.system.loss_name}"))
     results.update({
         "task": info.name, "cell": config["cell"]["name"], "impl": config["cell"].get("impl"),
         "params": sum(p.numel() for p in run.system.network.parameters()),
@@ -241,7 +282,7 @@ def report(run: Run, tested: dict[str, float], fit_seconds: float) -> dict[str, 
         "steps": trainer.global_step, "baselines": info.baselines, "run_dir": str(run.run_dir),
         "checkpoints": {"best": run.best.best_model_path or None,
                         "last": str(run.last) if run.last.exists() else None},
-        "tensorboard": str(run.run_dir / "tensorboard") if isinstance(logger, TensorBoardLogger) else None,
+        "tensorboard": logger.log_dir if isinstance(logger, TensorBoardLogger) else None,
         "resumed_from": str(run.resume) if run.resume else None,
         "faults": {"on_nonfinite": run.guard.on_nonfinite, "skipped_steps": run.guard.skipped_steps},
         "data": {"path": config["data"].get("path"), "skipped_rows": getattr(run.data, "skipped", 0)},
@@ -251,23 +292,46 @@ def report(run: Run, tested: dict[str, float], fit_seconds: float) -> dict[str, 
     if trainer.is_global_zero:
         write_json(run.run_dir / "results.json", results)
         if isinstance(logger, TensorBoardLogger):
-            metrics = {k: v for k, v in results.items() if "/" in k and isinstance(v, float)}
-            logger.log_hyperparams(flat_hparams(config), metrics=metrics)
+            # the HPARAMS tab reads the metrics' own scalars (logged at the step they were
+            # measured); nothing is logged again at step 0
+            swept = swept_overrides()
+            log_hparams(logger.experiment, comparison_hparams(config, swept), differs=set(swept))
+            log_baselines(logger.log_dir, info.baselines, trainer.global_step)
             logger.finalize("success")
         print_summary(results)
     return results
 
 
-def flat_hparams(config: dict[str, Any]) -> dict[str, Any]:
-    """Config as flat key/value pairs that TensorBoard's HPARAMS tab accepts: numbers, flags and
-    strings as they are, other values as text, unset ones (None, {}) left out."""
-    flat = {}
-    for key, value in flatten(config, sep="/").items():
+#: the settings that tell runs apart, after the swept ones: the model's, then the optimiser's
+COMPARED = ("cell.hidden_size", "cell.num_layers", "cell.bidirectional", "cell.dropout", "cell.impl",
+            "optimizer.lr", "optimizer.weight_decay", "optimizer.momentum", "task.batch_size", "seed")
+
+
+def comparison_hparams(config: dict[str, Any], swept: dict[str, str] | None = None) -> dict[str, Any]:
+    """What the HPARAMS tab compares runs by: the swept keys first, then the task, cell and
+    optimiser by name and :data:`COMPARED`, each with its own type (a flag stays a flag)."""
+    flat = flatten(config, sep=".")
+    choices = _group_choices()
+    named = {"task": task_class(config).name, "cell": config["cell"]["name"],
+             "optimizer": choices.get("optimizer") or _target_name(config.get("optimizer")),
+             "scheduler": choices.get("scheduler") or _target_name(config.get("scheduler"))}
+    values = {}
+    for key in [*(swept or {}), *named, *COMPARED]:
+        value = named.get(key, flat.get(key, choices.get(key, (swept or {}).get(key))))
         if isinstance(value, (bool, int, float, str)):
-            flat[key] = value
-        elif value is not None and value != {}:
-            flat[key] = str(value)
-    return flat
+            values.setdefault(key, value)
+    return values
+
+
+def _group_choices() -> dict[str, str]:
+    if not HydraConfig.initialized():
+        return {}
+    return {str(k): str(v) for k, v in HydraConfig.get().runtime.choices.items() if v is not None}
+
+
+def _target_name(node: dict[str, Any] | None) -> str | None:
+    target = (node or {}).get("_target_")
+    return target.rpartition(".")[2].lower() if target else None
 
 
 def print_summary(results: dict[str, Any]) -> None:
@@ -277,7 +341,8 @@ def print_summary(results: dict[str, Any]) -> None:
         if "/" in key and isinstance(value, float):
             lines.append(f"  {key:<18} {value:.4f}")
     for key, value in results["baselines"].items():
-        lines.append(f"  {key:<18} {value:.4f}   (trivial baseline)")
+        kind = "linear baseline" if key.startswith("linear/") else "trivial baseline"
+        lines.append(f"  {key:<18} {value:.4f}   ({kind})")
     lines.append(f"  {'parameters':<18} {results['params']:,}")
     if results.get("world_size", 1) > 1:
         lines.append(f"  {'processes':<18} {results['world_size']}")

@@ -33,6 +33,9 @@ class RecurrentSystem(L.LightningModule):
         super().__init__()
         self.network, self.info = network, info
         self.loss_name = check_loss(loss, info.target, info.name)
+        #: the loss is one of the metrics (MSE): one chart per quantity, so val/test show the
+        #: metric only and train/loss is the per-step curve beside the epoch's train/mse
+        self.loss_is_metric = self.loss_name in info.metrics
         self.make_optimizer = optimizer or partial(torch.optim.Adam, lr=1e-3)
         self.make_scheduler, self.scheduler_interval = scheduler, scheduler_interval
         #: plain, JSON-safe data every checkpoint carries so inference can rebuild the run
@@ -52,12 +55,14 @@ class RecurrentSystem(L.LightningModule):
 
     def training_step(self, batch, batch_idx):
         loss = self.step(batch, "train")
-        self.log("train/loss", loss, on_step=True, on_epoch=True, prog_bar=True,
+        self.log("train/loss", loss, on_step=True, on_epoch=not self.loss_is_metric, prog_bar=True,
                  batch_size=self._batch_size(batch))
         return loss
 
     def validation_step(self, batch, batch_idx):
         loss = self.step(batch, "val")
+        if self.loss_is_metric and self.info.monitor != "val/loss":
+            return
         # sync_dist: with several processes every rank must see the same value (it picks the
         # best checkpoint); a no-op on one
         self.log("val/loss", loss, on_epoch=True, prog_bar=True, batch_size=self._batch_size(batch),
@@ -65,6 +70,8 @@ class RecurrentSystem(L.LightningModule):
 
     def test_step(self, batch, batch_idx):
         loss = self.step(batch, "test")
+        if self.loss_is_metric:
+            return
         self.log("test/loss", loss, on_epoch=True, batch_size=self._batch_size(batch), sync_dist=True)
 
     @staticmethod
@@ -108,6 +115,10 @@ class RecurrentSystem(L.LightningModule):
 
     def on_test_epoch_end(self):
         self._log_stage_metrics("test")
+        # a task that scores the model on its own terms (forecast: errors on the original scale)
+        scores = getattr(self.trainer.datamodule, "test_scores", None)
+        if scores is not None:
+            self.log_dict(scores(self), sync_dist=True)
 
     def on_save_checkpoint(self, checkpoint):
         checkpoint["rnnzoo"] = self.record

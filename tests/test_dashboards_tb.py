@@ -1,0 +1,71 @@
+"""The dashboard as TensorBoard's own loader reads it (the UI's view): final metrics at the
+step they were measured, tags that sort train/val/test first, no loss/mse twins, HPARAMS with
+typed comparison keys and every task's metrics, the baseline on the metric's chart."""
+import pytest
+from tensorboard.backend.event_processing.plugin_event_accumulator import EventAccumulator
+from tensorboard.plugins.hparams import metadata as hparams_metadata
+
+from rnnzoo.callbacks import HPARAMS_METRICS
+from rnnzoo.experiment import train
+from tests.helpers import make_config
+
+
+def accumulator(folder):
+    """The loader behind TensorBoard's data provider: it drops points whose step goes back."""
+    events = EventAccumulator(str(folder), size_guidance={"tensors": 0})
+    events.Reload()
+    return events
+
+
+def steps(events, tag):
+    return [e.step for e in events.Tensors(tag)]
+
+
+def values(events, tag):
+    return [float(e.tensor_proto.float_val[0]) for e in events.Tensors(tag)]
+
+
+def test_adding_run_as_tensorboard_shows_it(tmp_path):
+    results = train(make_config(tmp_path, "task=adding", "cell=gru", "cell.hidden_size=8",
+                                "task.max_epochs=2", "task.num_train=128", "task.num_eval=64",
+                                "task.seq_len=10", "callbacks.histograms.every_n_steps=2"))
+    events = accumulator(tmp_path)  # the run's folder itself: TensorBoard names the run by it
+    scalars = list(events.PluginTagToContent("scalars"))
+    histograms = list(events.PluginTagToContent("histograms"))
+    last = results["steps"]
+    # measured once, at the end of training: never again at step 0
+    assert steps(events, "test/mse") == [last]
+    # the best so far: one point per validation, at that validation's step (Lightning's)
+    best = steps(events, "val/mse_best")
+    assert best == steps(events, "val/mse") and len(best) == 2 and 0 not in best
+    # one chart per quantity: MSE is the loss, so no val/loss, test/loss or train/loss_epoch
+    assert not {"val/loss", "test/loss", "train/loss_epoch"} & set(scalars)
+    assert {"train/mse", "val/mse"} <= set(scalars)  # train/loss: every log_every_n_steps
+    assert results["test/loss"] == results["test/mse"]  # results.json keeps it
+    # train/val/test sort before the counters and histograms
+    groups = sorted({t.split("/")[0] for t in scalars + histograms})
+    assert groups[:3] == ["test", "train", "val"] and "epoch" not in groups, groups
+    assert histograms and all(t.startswith("x_histograms/") for t in histograms)
+    # the trivial baseline: a flat line on test/mse's chart, in a run of its own
+    baseline = accumulator(tmp_path / "baseline")
+    assert steps(baseline, "test/mse") == [0, last]
+    assert values(baseline, "test/mse") == pytest.approx([results["baselines"]["test/mse"]] * 2)
+
+
+def test_hparams_are_typed_and_declare_every_tasks_metrics(tmp_path):
+    train(make_config(tmp_path, "task=adding", "cell=gru", "cell.hidden_size=8", "task.max_epochs=1",
+                      "task.num_train=64", "task.num_eval=32", "task.seq_len=6"))
+    events = accumulator(tmp_path)
+    content = events.PluginTagToContent(hparams_metadata.PLUGIN_NAME)
+    experiment = hparams_metadata.parse_experiment_plugin_data(content[hparams_metadata.EXPERIMENT_TAG])
+    start = hparams_metadata.parse_session_start_info_plugin_data(
+        content[hparams_metadata.SESSION_START_INFO_TAG])
+    names = [h.name for h in experiment.hparam_infos]
+    assert names[:3] == ["task", "cell", "optimizer"]
+    assert "cell.hidden_size" in names and "optimizer.lr" in names
+    assert not any(n.startswith(("trainer", "data", "callbacks", "faults")) for n in names)
+    values = start.hparams
+    assert values["cell"].string_value == "gru" and values["cell.hidden_size"].number_value == 8
+    assert values["cell.bidirectional"].WhichOneof("kind") == "bool_value"
+    assert [m.name.tag for m in experiment.metric_infos] == list(HPARAMS_METRICS)
+    assert {"test/bpc", "val/bpc_best", "test/acc", "val/mse_best"} <= set(HPARAMS_METRICS)
