@@ -1,0 +1,107 @@
+"""The recall tasks (MQAR, selective copying, induction heads): their generators' properties, and
+one short learning run per task where a gated or modern cell clearly learns.
+
+    .venv/bin/python -m pytest -q tests/test_recall_tasks.py -m "not slow"
+"""
+from __future__ import annotations
+
+import pytest
+import torch
+
+from rnnzoo.data.recall import IGNORE, induction_heads, mqar, power_law_weights, selective_copy
+from rnnzoo.experiment import train
+from rnnzoo.tasks import losses
+from tests.helpers import make_config
+
+
+def test_ignore_is_the_losses_ignore_index():
+    # data sits below tasks and restates the value: the two must not drift apart
+    assert IGNORE == losses.IGNORE
+
+
+# -- MQAR ------------------------------------------------------------------------------------
+def test_mqar_shapes_and_answer_positions():
+    x, y = mqar(50, seq_len=64, vocab_size=64, num_kv_pairs=6, seed=1)
+    assert x.shape == y.shape == (50, 64) and x.dtype == y.dtype == torch.long
+    assert ((y != IGNORE).sum(1) == 6).all()  # every key asked once, nothing else counts
+    assert x.min() >= 0 and x.max() < 64
+    answered = y[y != IGNORE]
+    assert (answered >= 32).all()  # answers are values: the upper half of the vocabulary
+    assert (y[:, :12] == IGNORE).all()  # nothing is asked inside the key-value context
+
+
+def test_mqar_answers_are_determined_by_the_inputs():
+    x, y = mqar(40, seq_len=48, vocab_size=32, num_kv_pairs=4, seed=2)
+    for row_x, row_y in zip(x, y):
+        pairs = dict(zip(row_x[0:8:2].tolist(), row_x[1:8:2].tolist()))
+        assert len(pairs) == 4  # distinct keys: each query has one answer
+        for t in (row_y != IGNORE).nonzero().flatten().tolist():
+            assert pairs[row_x[t].item()] == row_y[t].item()
+
+
+def test_mqar_gaps_follow_the_power_law():
+    space, n = 16, 4000
+    x, y = mqar(n, seq_len=2 * space + 2, vocab_size=64, num_kv_pairs=1, power_a=0.01, seed=3)
+    slots = ((y != IGNORE).nonzero()[:, 1] - 2) // 2
+    counts = torch.bincount(slots, minlength=space).double()
+    expected = power_law_weights(space, 0.01) * n
+    # the empirical counts match the distribution (chi-square-like bound), most mass near
+    assert ((counts - expected).abs() <= 5 * expected.sqrt() + 5).all()
+    assert counts[0] > counts[1] > counts[4] > counts[-1]
+    uniform = power_law_weights(space, 1.0)
+    assert torch.allclose(uniform, torch.full((space,), 1 / space, dtype=torch.float64))
+
+
+def test_mqar_rejects_too_many_pairs():
+    with pytest.raises(ValueError, match="pairs need"):
+        mqar(2, seq_len=16, vocab_size=64, num_kv_pairs=5)
+
+
+# -- selective copying -----------------------------------------------------------------------
+def test_selective_copy_shapes_and_answers():
+    x, y = selective_copy(30, seq_len=40, n_symbols=6, copy_len=5, seed=4)
+    assert x.shape == y.shape == (30, 45)
+    assert (x[:, 40:] == 7).all()  # the markers
+    assert (y[:, :40] == IGNORE).all()
+    for row_x, row_y in zip(x, y):
+        shown = row_x[:40][row_x[:40] != 0]  # the symbols among the noise, in reading order
+        assert torch.equal(shown, row_y[40:])
+    # the symbols' places vary from row to row (what makes the copy selective)
+    assert len({tuple((row != 0).nonzero().flatten().tolist()) for row in x[:, :40]}) > 1
+
+
+# -- induction heads -------------------------------------------------------------------------
+def test_induction_heads_answer_follows_the_first_special_token():
+    x, y = induction_heads(30, seq_len=20, n_symbols=5, seed=5)
+    assert x.shape == y.shape == (30, 20)
+    assert ((x == 6).sum(1) == 2).all() and (x[:, -1] == 6).all()
+    assert (y[:, :-1] == IGNORE).all()
+    first = (x == 6).int().argmax(1)
+    assert torch.equal(y[:, -1], x[torch.arange(30), first + 1])
+    assert (y[:, -1] >= 1).all() and (y[:, -1] <= 5).all()
+
+
+@pytest.mark.parametrize("make", [
+    lambda seed: mqar(8, 32, 32, 4, seed=seed),
+    lambda seed: selective_copy(8, 20, 4, 4, seed=seed),
+    lambda seed: induction_heads(8, 20, 4, seed=seed),
+], ids=["mqar", "selective_copy", "induction"])
+def test_seeds_reproduce(make):
+    a, b, c = make(7), make(7), make(8)
+    assert all(torch.equal(p, q) for p, q in zip(a, b))
+    assert not torch.equal(a[0], c[0])
+
+
+def test_induction_test_split_at_test_len():
+    from rnnzoo.tasks.induction import InductionTask
+
+    task = InductionTask(seq_len=16, test_len=40, num_train=8, num_eval=4)
+    task.setup()
+    lengths = {split: data.tensors["x"].shape[1] for split, data in task.splits.items()}
+    assert lengths == {"train": 16, "val": 16, "test": 40}
+
+
+# -- learning --------------------------------------------------------------------------------
+def fit(tmp_path, task, cell, *overrides):
+    return train(make_config(tmp_path, f"task={task}", f"cell={cell}", "seed=0", "logger=none",
+                             "trainer=cpu", *overrides))
