@@ -8,12 +8,15 @@ run reports (:mod:`rnnzoo.errors`), is one line on stderr and an exit code.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 from pathlib import Path
 
 import hydra
 
+from rnnzoo.config.checks import trainer_keys
 from rnnzoo.config.preflight import CommandLine, check_command_line
+from rnnzoo.config.schema import MANAGED, TrainerArguments
 from rnnzoo.errors import Reported, report, reporting
 from rnnzoo.experiment import train
 
@@ -37,10 +40,27 @@ def hydra_flags(argv: list[str]) -> tuple[argparse.Namespace, list[str]]:
     return parser.parse_known_args(argv)
 
 
+def trainer_override(override: str) -> str:
+    """``trainer.val_check_interval=100`` as ``++trainer.val_check_interval=100``: a Trainer
+    argument the trainer's file does not set is added, not refused by Hydra's struct mode.
+    Only Lightning's own arguments: a typo still gets its "did you mean"."""
+    key, equals, _ = override.partition("=")
+    name = key.removeprefix("trainer.")
+    if equals and key.startswith("trainer.") and "." not in name and name in trainer_arguments():
+        return "++" + override
+    return override
+
+
+def trainer_arguments() -> set[str]:
+    return (set(trainer_keys()) | {f.name for f in dataclasses.fields(TrainerArguments)}) - set(MANAGED)
+
+
 def main(argv: list[str], config_dir: str | Path, config_name: str = "train") -> int:
     """Run ``train.py`` with ``argv``; returns the exit code."""
     config_dir = Path(config_dir)
     flags, overrides = hydra_flags(argv)
+    argv = [trainer_override(a) if a in overrides else a for a in argv]
+    overrides = [trainer_override(o) for o in overrides]
     if not any(getattr(flags, name) for name in INSPECTING):
         line = CommandLine(
             overrides, config_dir=config_dir.parent / flags.config_path if flags.config_path

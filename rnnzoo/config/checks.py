@@ -40,6 +40,7 @@ from rnnzoo.models.factory import BASELINE, build_network, network_options
 from rnnzoo.tasks.info import TaskInfo
 from rnnzoo.tasks.losses import check_loss
 from rnnzoo.utils.distributed import processes
+from rnnzoo.utils.io import flatten
 from rnnzoo.utils.rules import Rule, rule_of
 
 #: the groups whose options are ``_target_`` entries: (keys of their own beside the target's
@@ -340,9 +341,31 @@ def key_message(key: str, config: dict[str, Any] | None) -> str:
         return f"{key}: is a key of {label} that this config does not set; add it with +{key}=VALUE"
     if path == "trainer":
         return f"{key}: is not a trainer key{did_you_mean(name, keys)}"
+    if not path and not did_you_mean(name, keys):
+        nested = nested_key(name, config)
+        if nested:  # `seq_len=20`: the key lives in a group (task.seq_len)
+            return f"{key}: is not a top-level key (did you mean {nested}?)"
     listed = f"; {'top-level keys' if not path else 'keys'}: {', '.join(keys)}" if keys else ""
     group = f"a key of {label}" if path else "a config key"
     return f"{key}: is not {group}{did_you_mean(name, keys)}{listed}"
+
+
+def nested_key(name: str, config: dict[str, Any] | None) -> str | None:
+    """The group key a top-level ``name`` most likely meant: one whose last part is ``name``
+    (the model's and the optimiser's groups first), else the closest such part."""
+    found = [k for k in flatten(config or {}) if not k.startswith(("hydra.", "_"))]
+    found += [f"trainer.{k}" for k in trainer_keys()]
+    order = ("task.", "cell.", "optimizer.", "scheduler.", "trainer.")
+
+    def rank(key: str):
+        return next((i for i, p in enumerate(order) if key.startswith(p)), len(order)), key
+
+    exact = sorted((k for k in found if k.rpartition(".")[2] == name), key=rank)
+    if exact:
+        return exact[0]
+    close = difflib.get_close_matches(name, sorted({k.rpartition(".")[2] for k in found}), n=1, cutoff=0.75)
+    matches = sorted((k for k in found if close and k.rpartition(".")[2] == close[0]), key=rank)
+    return matches[0] if matches else None
 
 
 def _keys_of(path: str, config: dict[str, Any] | None) -> tuple[list[str], str]:
