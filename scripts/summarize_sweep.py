@@ -5,8 +5,11 @@
 
 Each run's swept values come from its ``.hydra/overrides.yaml`` and its figures from its
 ``results.json``; runs that crashed (no results) are listed as failed. The plot shows the metric
-against ``--x`` (default: task.seq_len when swept), one line per combination of the other
-swept values (cell, optimizer, ...), with each task's trivial baseline dashed.
+against ``--x`` (default: task.seq_len when it varies, else the first swept key that does),
+one series per combination of the other swept values (cell, optimizer, ...), told apart by
+colour and marker shape, with each task's trivial baseline dashed: lines over a numeric key,
+grouped bars over a categorical one. An x key with one value gives the table alone (and says
+so); a metric no run reports is an error (exit 2).
 """
 from __future__ import annotations
 
@@ -75,9 +78,22 @@ def default_metric(rows: list[dict]) -> str | None:
     return (with_baseline or not_loss or names or [None])[0]
 
 
+#: runs told apart by colour and by marker shape (a colour-blind reader, a grey printout)
+MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*")
+
+
+def numeric(values) -> bool:
+    try:
+        [float(v) for v in values]
+    except (TypeError, ValueError):
+        return False
+    return True
+
+
 def plot(rows: list[dict], swept: list[str], x_key: str, metric: str | None, path: Path) -> list[str]:
-    """The metric against ``x_key``, one line per combination of the other keys that vary, one
-    panel per task when the sweep spans tasks (each with its own metric and baseline); returns
+    """The metric against ``x_key``, one series per combination of the other keys that vary,
+    one panel per task when the sweep spans tasks (each with its own metric and baseline):
+    lines over a numeric key, grouped bars over a categorical one (cell, optimizer). Returns
     the panels' titles."""
     ok = [r for r in rows if r.get("status") == "ok" and x_key in r]
     varying = [k for k in swept if k != x_key and len({r.get(k) for r in ok}) > 1]
@@ -87,22 +103,17 @@ def plot(rows: list[dict], swept: list[str], x_key: str, metric: str | None, pat
     for ax, task in zip(axes[0], tasks):
         panel = [r for r in ok if task is None or str(r.get("task")) == task]
         name = metric or default_metric(panel)
-        groups: dict[str, list[tuple[float, float]]] = {}
-        baselines: dict[float, float] = {}
+        series: dict[str, dict[str, float]] = {}
+        baselines: dict[str, float] = {}
         for row in panel:
             if name not in row:
                 continue
-            x = float(row[x_key])
             label = ", ".join(f"{k.split('.')[-1]}={row[k]}" for k in labels) or name
-            groups.setdefault(label, []).append((x, row[name]))
+            series.setdefault(label, {})[str(row[x_key])] = row[name]
             if f"baseline {name}" in row:
-                baselines[x] = row[f"baseline {name}"]
-        for label, points in sorted(groups.items()):
-            points.sort()
-            ax.plot([p[0] for p in points], [p[1] for p in points], marker="o", label=label)
-        if baselines:
-            xs = sorted(baselines)
-            ax.plot(xs, [baselines[x] for x in xs], "k--", lw=1, label="trivial baseline")
+                baselines[str(row[x_key])] = row[f"baseline {name}"]
+        draw = _lines if numeric(r[x_key] for r in panel) else _bars
+        draw(ax, series, baselines)
         ax.set_xlabel(x_key)
         ax.set_ylabel(name or "")
         ax.set_title(f"task={task}: {name}" if task else f"{name} against {x_key}")
@@ -112,12 +123,56 @@ def plot(rows: list[dict], swept: list[str], x_key: str, metric: str | None, pat
     return [ax.get_title() for ax in axes[0]]
 
 
+def _lines(ax, series: dict[str, dict[str, float]], baselines: dict[str, float]) -> None:
+    for i, (label, points) in enumerate(sorted(series.items())):
+        xs = sorted(points, key=float)
+        ax.plot([float(x) for x in xs], [points[x] for x in xs], marker=MARKERS[i % len(MARKERS)],
+                color=f"C{i % 10}", ms=7, alpha=0.85, label=label)
+    if baselines:
+        xs = sorted(baselines, key=float)
+        ax.plot([float(x) for x in xs], [baselines[x] for x in xs], color="k", ls="--", lw=1.2,
+                marker="_", ms=14, label="trivial baseline")
+
+
+def _bars(ax, series: dict[str, dict[str, float]], baselines: dict[str, float]) -> None:
+    """Grouped bars: one group per x value, one bar per series; a baseline is a dashed
+    segment across its group."""
+    xs = sorted({x for points in series.values() for x in points})
+    width = 0.8 / max(len(series), 1)
+    for i, (label, points) in enumerate(sorted(series.items())):
+        positions = [j - 0.4 + width * (i + 0.5) for j, x in enumerate(xs) if x in points]
+        ax.bar(positions, [points[x] for x in xs if x in points], width * 0.9, color=f"C{i % 10}",
+               hatch=("", "//", "..", "xx", "\\\\", "++")[i % 6], edgecolor="white", label=label)
+    for j, x in enumerate(xs):
+        if x in baselines:
+            ax.hlines(baselines[x], j - 0.45, j + 0.45, colors="k", linestyles="--", lw=1.2,
+                      label="trivial baseline" if j == min(k for k, v in enumerate(xs) if v in baselines) else None)
+    ax.set_xticks(range(len(xs)), xs)
+
+
+def choose_x(rows: list[dict], swept: list[str], asked: str | None) -> tuple[str | None, str]:
+    """The key to plot against, or None and why not: the one asked for when it takes several
+    values, else task.seq_len, else the first swept key that takes several."""
+    counts = {k: len({r.get(k) for r in rows if r.get("status") == "ok"}) for k in swept}
+    if asked is not None:
+        if asked not in swept:
+            return None, f"{asked} is not swept here (swept: {', '.join(swept) or 'nothing'})"
+        if counts[asked] < 2:
+            return None, f"{asked} takes one value in this sweep"
+        return asked, ""
+    several = [k for k in swept if counts[k] > 1 and k != "task"]
+    if not several:
+        return None, "no swept key takes more than one value"
+    return ("task.seq_len" if "task.seq_len" in several else several[0]), ""
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("folder", type=Path, help="a Hydra multirun folder")
     parser.add_argument("--metric", help="metric to plot (default: per task, the test metric with "
                         "a trivial baseline, else the first test metric other than the loss)")
-    parser.add_argument("--x", default="task.seq_len", help="swept key for the x axis")
+    parser.add_argument("--x", help="swept key for the x axis (default: task.seq_len when it "
+                        "varies, else the first swept key that does); categorical keys get bars")
     parser.add_argument("--out", type=Path, help="output folder (default: the multirun folder)")
     args = parser.parse_args(argv)
     if not args.folder.is_dir():
@@ -128,6 +183,10 @@ def main(argv=None) -> int:
         print(f"error: no Hydra runs (*/.hydra/overrides.yaml) under '{args.folder}'", file=sys.stderr)
         return 2
     metrics = sorted({k for r in rows for k in r if k.startswith(("test/", "val/"))})
+    if args.metric and args.metric not in metrics:
+        print(f"error: --metric {args.metric}: no run of this sweep reports it; "
+              f"its metrics: {', '.join(metrics) or 'none'}", file=sys.stderr)
+        return 2
     columns = ["run", *swept, "status", *metrics, "params", "time_s"]
     out = args.out or args.folder
     table = markdown(rows, columns)
@@ -137,10 +196,13 @@ def main(argv=None) -> int:
         writer.writeheader()
         writer.writerows(rows)
     print(table)
-    if metrics and args.x in swept:
-        plot(rows, swept, args.x, args.metric, out / "summary.png")
+    x_key, why = choose_x(rows, swept, args.x)
+    if metrics and x_key:
+        plot(rows, swept, x_key, args.metric, out / "summary.png")
         what = args.metric or "the main test metric of each task"
-        print(f"plot: {out / 'summary.png'} ({what} against {args.x})")
+        print(f"plot: {out / 'summary.png'} ({what} against {x_key})")
+    elif metrics:
+        print(f"no plot: {why}; the table is the summary")
     print(f"table: {out / 'summary.md'}, {out / 'summary.csv'}")
     failed = [r["run"] for r in rows if r["status"] == "failed"]
     if failed:
