@@ -18,6 +18,10 @@ SMALL = {  # shrink the data so a smoke run is quick
     "sine_gen": ["task.num_train=128", "task.num_eval=64", "task.seq_len=20"],
     "seq2seq_add": ["task.num_train=128", "task.num_eval=64"],
     "digits": [],
+    "mqar": ["task.num_train=128", "task.num_eval=64", "task.seq_len=32", "task.vocab_size=32",
+             "task.num_kv_pairs=4"],
+    "selective_copy": ["task.num_train=128", "task.num_eval=64", "task.seq_len=16", "task.copy_len=4"],
+    "induction": ["task.num_train=128", "task.num_eval=64", "task.seq_len=16", "task.test_len=24"],
 }
 
 
