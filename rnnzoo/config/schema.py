@@ -44,6 +44,7 @@ Loss = choice("Loss", sorted({n for names in LOSSES.values() for n in names}))
 Scheme = choice("Scheme", SCHEMES)
 Format = choice("Format", ("auto", "tsv", "csv", "jsonl"))
 OnBadRows = choice("OnBadRows", ("error", "skip"))
+Missing = choice("Missing", ("error", "drop", "ffill", "interpolate"))
 OnNonfinite = choice("OnNonfinite", ("stop", "skip"))
 Feed = choice("Feed", ("zeros", "previous"))
 Interval = choice("Interval", ("step", "epoch"))
@@ -92,6 +93,11 @@ class DataConfig:
     on_bad_rows: OnBadRows = MISSING
     cache_dir: Optional[str] = None
     num_workers: int = ruled(MISSING, ge=0)
+    # task=forecast's columns (rnnzoo.data.series)
+    target: Optional[str] = None
+    features: Optional[List[str]] = None
+    date: Optional[str] = None
+    missing: Optional[Missing] = None
 
 
 @dataclass
