@@ -69,3 +69,36 @@ def test_hparams_are_typed_and_declare_every_tasks_metrics(tmp_path):
     assert values["cell.bidirectional"].WhichOneof("kind") == "bool_value"
     assert [m.name.tag for m in experiment.metric_infos] == list(HPARAMS_METRICS)
     assert {"test/bpc", "val/bpc_best", "test/acc", "val/mse_best"} <= set(HPARAMS_METRICS)
+
+
+def test_sine_figure_shows_the_unseen_test_frequencies_beside_the_baseline(tmp_path):
+    from rnnzoo.experiment import instantiate_data, instantiate_system, prepare
+
+    config, _ = prepare(make_config(tmp_path, "task=sine", "cell=gru", "cell.hidden_size=4",
+                                    "task.num_train=32", "task.num_eval=16", "task.seq_len=20"))
+    data = instantiate_data(config)
+    data.setup("fit")
+    system = instantiate_system(config, data.info)
+    figure = data.examples(system)["figures"]["sine/prediction"]
+    titles = [ax.get_title(loc="left") for ax in figure.axes]
+    assert sum("unseen test frequencies" in t for t in titles) == 2
+    assert sum("training frequencies" in t for t in titles) == 2
+    assert all("vs echo baseline" in t for t in titles)
+
+
+def test_sine_report_says_where_the_model_is_worse_than_echoing():
+    from rnnzoo.analysis.sine_report import _worse_than_echo
+
+    rows = [{"freq": 1.0, "mse": 0.01, "echo_mse": 0.09}, {"freq": 2.5, "mse": 0.2, "echo_mse": 0.09}]
+    assert "at 1 of 2 frequencies: 2.5 Hz" in _worse_than_echo(rows)[0]
+    assert "beats echoing" in _worse_than_echo(rows[:1])[0]
+
+
+def test_char_lm_samples_between_validations(tmp_path):
+    train(make_config(tmp_path, "task=char_lm", "cell=gru", "cell.hidden_size=8",
+                      "task.max_chars=20000", "task.seq_len=20", "task.max_epochs=1",
+                      "trainer.max_steps=6", "task.sample_length=20",
+                      "callbacks.examples.every_n_steps=2", "callbacks.histograms.every_n_steps=0"))
+    events = accumulator(tmp_path)
+    # max_steps ends the run mid-epoch: validation alone would have shown no sample at all
+    assert steps(events, "char_lm/sample/text_summary") == [2, 4, 6]

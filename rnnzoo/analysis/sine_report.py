@@ -109,6 +109,15 @@ def _fmt(value, spec: str = ".4f") -> str:
     return "-" if value is None else format(value, spec)
 
 
+def _worse_than_echo(rows: list[dict]) -> list[str]:
+    """The headline the table hides: where the model does worse than echoing its input."""
+    worse = [r["freq"] for r in rows if r["mse"] > r["echo_mse"]]
+    if not worse:
+        return ["The model beats echoing the noisy input at every frequency measured.", ""]
+    return [f"**Worse than echoing the noisy input (the trivial baseline) at {len(worse)} of "
+            f"{len(rows)} frequencies: {', '.join(f'{f:g}' for f in worse)} Hz.**", ""]
+
+
 def markdown(result: dict) -> str:
     c = result["config"]
     lo, hi = c["train_range"]
@@ -116,6 +125,7 @@ def markdown(result: dict) -> str:
              f"{c['warmup']} on (the first steps are a start-up transient from h_0 = 0), "
              f"{c['n']} waves of {c['seq_len']} steps per row.", "",
              f"## Unseen frequencies (input noise std {c['noise_std']:g}; trained on {lo:g}-{hi:g} Hz)", "",
+             *_worse_than_echo(result["frequency"]),
              "| freq (Hz) | trained on | MSE | MSE (all steps) | gain | echo MSE | zero MSE |",
              "|---|---|---|---|---|---|---|"]
     for r in result["frequency"]:

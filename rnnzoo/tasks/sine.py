@@ -52,12 +52,21 @@ class SineTask(GeneratedTask):
 
     @torch.no_grad()
     def examples(self, system):
-        val = self.splits["val"].tensors
-        x, y = val["x"][:3].to(system.device), val["y"][:3]
-        pred, _ = system.network(x)
-        series = [{"input": x[i, :, 0].tolist(), "target": y[i, :, 0].tolist(),
-                   "prediction": pred[i, :, 0].tolist()} for i in range(len(x))]
-        return {"figures": {"sine/prediction": waves_figure(series, "noisy in, clean out")}}
+        """Two waves at training frequencies and two at the unseen test frequencies, each with
+        its MSE beside the trivial baseline's (echoing the noisy input): the test split is
+        where a model can be worse than doing nothing."""
+        series, panels = [], []
+        for split, what in (("val", "training frequencies"), ("test", "unseen test frequencies")):
+            rows = self.splits[split].tensors
+            x, y = rows["x"][:2].to(system.device), rows["y"][:2]
+            pred = system.network(x)[0].cpu()
+            for i in range(len(x)):
+                mse, echo = float(((pred[i] - y[i]) ** 2).mean()), float(((x[i].cpu() - y[i]) ** 2).mean())
+                series.append({"input": x[i, :, 0].tolist(), "target": y[i, :, 0].tolist(),
+                               "prediction": pred[i, :, 0].tolist()})
+                panels.append(f"{what}: MSE {mse:.3f} vs echo baseline {echo:.3f}"
+                              + ("  (worse than the baseline)" if mse > echo else ""))
+        return {"figures": {"sine/prediction": waves_figure(series, "noisy in, clean out", panels)}}
 
 
 class SineGenerationTask(GeneratedTask):
