@@ -36,7 +36,7 @@ from rnnzoo.cells import cell_names
 from rnnzoo.config import schema
 from rnnzoo.config.compose import CONF_DIR
 from rnnzoo.errors import ConfigError
-from rnnzoo.models.factory import BASELINE, build_network, network_options
+from rnnzoo.models.factory import BASELINE, LINEAR, build_network, network_options
 from rnnzoo.tasks.info import TaskInfo
 from rnnzoo.tasks.losses import check_loss
 from rnnzoo.utils.distributed import processes
@@ -245,7 +245,7 @@ def _check_network(config: dict[str, Any], task) -> None:
     cell's name, its torch.nn twin, its options and the baseline's shapes are the builders'
     rules (rnnzoo.models.factory, rnnzoo.layers.builder)."""
     cell = config["cell"]
-    names = [BASELINE] + cell_names()
+    names = [BASELINE, LINEAR] + cell_names()
     if cell["name"] not in names:
         raise ConfigError(f"cell={cell['name']} is not a cell{did_you_mean(cell['name'], names)}; "
                           f"choose one of: {', '.join(names)}")

@@ -49,6 +49,7 @@ OnNonfinite = choice("OnNonfinite", ("stop", "skip"))
 Feed = choice("Feed", ("zeros", "previous"))
 Interval = choice("Interval", ("step", "epoch"))
 Clip = choice("Clip", ("norm", "value"))
+Pooling = choice("Pooling", ("last", "max", "mean", "attention"))
 
 
 # -- the groups with a fixed shape ---------------------------------------------------------
@@ -93,6 +94,14 @@ class DataConfig:
     on_bad_rows: OnBadRows = MISSING
     cache_dir: Optional[str] = None
     num_workers: int = ruled(MISSING, ge=0)
+    #: the file's text encoding (a directory's files share it)
+    encoding: str = "utf-8"
+    #: k-fold cross-validation: this many runs and their mean ± std (rnnzoo.tasks.crossval)
+    folds: Optional[int] = ruled(None, ge=2)
+    #: which fold this run is (set by the fold loop; null: the one 80/10/10 split)
+    fold: Optional[int] = ruled(None, ge=0)
+    #: pretrained word vectors (GloVe or word2vec text) for the embedding
+    embeddings: Optional[str] = None
     # task=forecast's columns (rnnzoo.data.series)
     target: Optional[str] = None
     features: Optional[List[str]] = None
@@ -150,6 +159,14 @@ class TaskKeys:
     embedding_dim: Optional[int] = ruled(None, ge=1)
     feed: Optional[Feed] = None
     teacher_forcing: Optional[bool] = None
+    # the small-data levers of many-to-one text models (rnnzoo.models.encoders, networks)
+    pooling: Optional[Pooling] = None
+    embedding_dropout: Optional[float] = ruled(None, ge=0.0, lt=1.0)
+    word_dropout: Optional[float] = ruled(None, ge=0.0, lt=1.0)
+    head_dropout: Optional[float] = ruled(None, ge=0.0, lt=1.0)
+    freeze_embeddings: Optional[bool] = None
+    #: values for the keys above that are null, used when the run reads a file (data.path)
+    file_recipe: Any = None
 
 
 def _betas(b) -> bool:

@@ -11,8 +11,11 @@ from rnnzoo.models.encoders import InputEncoder
 from rnnzoo.models.networks import BagOfVectors, ManyToMany, ManyToOne, OneToMany, Seq2Seq
 
 BASELINE = "bow"  # the one-to-one baseline that stands in for a cell
+#: tf-idf + logistic regression (rnnzoo.baselines.linear): a "cell" with no network at all
+LINEAR = "linear"
 #: task config keys that shape the network (the rest configure the data)
-NETWORK_KEYS = ("embedding_dim", "feed", "teacher_forcing")
+NETWORK_KEYS = ("embedding_dim", "feed", "teacher_forcing", "pooling", "embedding_dropout",
+                "word_dropout", "head_dropout", "freeze_embeddings")
 #: cell config keys that go to the recurrent layer (null: the layer's default)
 LAYER_KEYS = ("impl", "num_layers", "bias", "dropout", "bidirectional")
 
@@ -28,11 +31,21 @@ def network_from_config(info, config: dict[str, Any]) -> nn.Module:
 
 
 def build_network(info, cell: dict[str, Any], *, embedding_dim: int = 32,
-                  feed: str = "zeros", teacher_forcing: bool = True) -> nn.Module:
-    """The network for ``info`` (a TaskInfo) with the recurrent layer ``cell`` describes."""
+                  feed: str = "zeros", teacher_forcing: bool = True, pooling: str = "last",
+                  embedding_dropout: float = 0.0, word_dropout: float = 0.0,
+                  head_dropout: float = 0.0, freeze_embeddings: bool = False) -> nn.Module | None:
+    """The network for ``info`` (a TaskInfo) with the recurrent layer ``cell`` describes
+    (None for ``cell=linear``, which trains no network)."""
     def encoder():
         return InputEncoder(info.input_size, tokens=info.tokens, embedding_dim=embedding_dim,
-                            pad_id=info.pad_id)
+                            pad_id=info.pad_id, embedding_dropout=embedding_dropout,
+                            word_dropout=word_dropout, freeze=freeze_embeddings)
+
+    if cell["name"] == LINEAR:
+        if info.shape != "many_to_one" or info.target != "classes":
+            raise ValueError(f"cell=linear (tf-idf + logistic regression) is a baseline for text "
+                             f"classification (task=sentiment), not for task {info.name}")
+        return None
 
     if cell["name"] == BASELINE:
         if info.shape not in ("many_to_one", "many_to_many"):
@@ -50,7 +63,8 @@ def build_network(info, cell: dict[str, Any], *, embedding_dim: int = 32,
 
     if info.shape == "many_to_one":
         enc = encoder()
-        return ManyToOne(enc, recurrent(enc.out_features), info.output_size)
+        return ManyToOne(enc, recurrent(enc.out_features), info.output_size, pooling=pooling,
+                         head_dropout=head_dropout)
     if info.shape == "many_to_many":
         enc = encoder()
         return ManyToMany(enc, recurrent(enc.out_features), info.output_size)

@@ -23,17 +23,56 @@ def _pack(x: Tensor, lengths: Tensor | None):
     return pack_padded_sequence(x, lengths.cpu(), batch_first=True, enforce_sorted=False)
 
 
-class ManyToOne(nn.Module):
-    """Sequence in, one output out (classification or regression) from the final state."""
+POOLINGS = ("last", "max", "mean", "attention")
 
-    def __init__(self, encoder: InputEncoder, rnn: nn.Module, out_features: int):
+
+class ManyToOne(nn.Module):
+    """Sequence in, one output out (classification or regression).
+
+    ``pooling`` says what summarises the sequence for the head:
+
+    - ``"last"``: the top layer's final state (both directions' for a bidirectional layer);
+    - ``"max"`` / ``"mean"``: the per-step outputs' maximum / mean over time, padding excluded
+      (max pooling over time, as Collobert et al. 2011 and Kim 2014 use for sentences);
+    - ``"attention"``: a softmax-weighted sum of the outputs, scored by a learned query
+      ``a_t = softmax_t(u^T tanh(W h_t))`` (Yang et al. 2016).
+
+    ``head_dropout`` drops units of that summary before the linear head.
+    """
+
+    def __init__(self, encoder: InputEncoder, rnn: nn.Module, out_features: int, *,
+                 pooling: str = "last", head_dropout: float = 0.0):
         super().__init__()
-        self.encoder, self.rnn = encoder, rnn
-        self.head = nn.Linear(rnn.hidden_size * _directions(rnn), out_features)
+        if pooling not in POOLINGS:
+            raise ValueError(f"pooling must be one of {', '.join(POOLINGS)}; got {pooling!r}")
+        self.encoder, self.rnn, self.pooling = encoder, rnn, pooling
+        width = rnn.hidden_size * _directions(rnn)
+        if pooling == "attention":
+            self.score = nn.Sequential(nn.Linear(width, width), nn.Tanh(), nn.Linear(width, 1, bias=False))
+        self.dropout = nn.Dropout(head_dropout)
+        self.head = nn.Linear(width, out_features)
 
     def forward(self, x: Tensor, lengths: Tensor | None = None) -> Tensor:
-        _, state = self.rnn(_pack(self.encoder(x), lengths))
-        return self.head(last_layer_final(state, self.rnn.num_layers, _directions(self.rnn)))
+        out, state = self.rnn(_pack(self.encoder(x), lengths))
+        if self.pooling == "last":
+            summary = last_layer_final(state, self.rnn.num_layers, _directions(self.rnn))
+        else:
+            summary = self._pool(out, lengths, x.shape[1])
+        return self.head(self.dropout(summary))
+
+    def _pool(self, out, lengths: Tensor | None, steps: int) -> Tensor:
+        if lengths is not None:
+            out, _ = pad_packed_sequence(out, batch_first=True, total_length=steps)
+        valid = torch.ones(out.shape[:2], dtype=torch.bool, device=out.device)  # (B, T)
+        if lengths is not None:
+            valid = torch.arange(steps, device=out.device)[None, :] < lengths.to(out.device)[:, None]
+        mask = valid.unsqueeze(-1)  # (B, T, 1)
+        if self.pooling == "max":
+            return out.masked_fill(~mask, float("-inf")).amax(1)
+        if self.pooling == "mean":
+            return (out * mask).sum(1) / mask.sum(1).clamp(min=1).to(out.dtype)
+        scores = self.score(out).masked_fill(~mask, float("-inf"))  # (B, T, 1)
+        return (scores.softmax(1) * out).sum(1)
 
 
 class ManyToMany(nn.Module):

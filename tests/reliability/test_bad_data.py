@@ -24,7 +24,7 @@ def reviews(n=40, bad=None):
 CASES = {  # name -> (file name, bytes, extra overrides, expected line)
     "missing file": ("nope.tsv", None, [], "data error: data file '{path}': no such file"),
     "empty file": ("empty.tsv", b"", [], "data error: data file '{path}': the file is empty"),
-    "directory": ("folder", "dir", [], "data error: data file '{path}': is a directory, not a file"),
+    "empty directory": ("folder", "dir", [], "data error: data file '{path}': holds no class files"),
     "wrong column count": ("cols.tsv", reviews(bad={3: "no label here", 9: "x\ty\tz"}).encode(), [],
                            "data error: data file '{path}', line 5: has 1 tab-separated fields; "
                            "the header has 2 (and 1 more bad row)"),
