@@ -22,6 +22,7 @@ SMALL = {  # shrink the data so a smoke run is quick
              "task.num_kv_pairs=4"],
     "selective_copy": ["task.num_train=128", "task.num_eval=64", "task.seq_len=16", "task.copy_len=4"],
     "induction": ["task.num_train=128", "task.num_eval=64", "task.seq_len=16", "task.test_len=24"],
+    "forecast": ["task.seq_len=12"],  # the built-in seasonal series (1200 rows)
 }
 
 
