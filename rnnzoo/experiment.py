@@ -217,8 +217,9 @@ def swept_overrides() -> dict[str, str]:
         return {}
     hydra = HydraConfig.get()
     parser = OverridesParser.create()
-    swept = [o.key_or_group for o in parser.parse_overrides(sys.argv[1:])
-             if "=" in o.input_line and o.is_sweep_override()]
+    # the command line's overrides (not its flags: -m, --config-dir DIR) that sweep
+    lines = [a for a in sys.argv[1:] if "=" in a and not a.startswith("-")]
+    swept = [o.key_or_group for o in parser.parse_overrides(lines) if o.is_sweep_override()]
     swept += [str(k) for k in (OmegaConf.select(hydra, "sweeper.params") or {})]
     job = {o.key_or_group.lstrip("+~"): o.value() for o in parser.parse_overrides(list(hydra.overrides.task))}
     return {k.lstrip("+~"): str(job[k.lstrip("+~")]) for k in dict.fromkeys(swept) if k.lstrip("+~") in job}
@@ -295,7 +296,8 @@ def report(run: Run, tested: dict[str, float], fit_seconds: float) -> dict[str, 
             # the HPARAMS tab reads the metrics' own scalars (logged at the step they were
             # measured); nothing is logged again at step 0
             swept = swept_overrides()
-            log_hparams(logger.experiment, comparison_hparams(config, swept), differs=set(swept))
+            # the swept keys and the task first (TensorBoard opens on the `differs` ones)
+            log_hparams(logger.experiment, comparison_hparams(config, swept), differs={*swept, "task"})
             log_baselines(logger.log_dir, info.baselines, trainer.global_step)
             logger.finalize("success")
         print_summary(results)
@@ -303,13 +305,16 @@ def report(run: Run, tested: dict[str, float], fit_seconds: float) -> dict[str, 
 
 
 #: the settings that tell runs apart, after the swept ones: the model's, then the optimiser's
+#: left out while off (false, 0, unset): the HPARAMS tab opens on its first five columns
+OFF_BY_DEFAULT = ("cell.bidirectional", "cell.dropout", "optimizer.weight_decay", "optimizer.momentum")
 COMPARED = ("cell.hidden_size", "cell.num_layers", "cell.bidirectional", "cell.dropout", "cell.impl",
             "optimizer.lr", "optimizer.weight_decay", "optimizer.momentum", "task.batch_size", "seed")
 
 
 def comparison_hparams(config: dict[str, Any], swept: dict[str, str] | None = None) -> dict[str, Any]:
     """What the HPARAMS tab compares runs by: the swept keys first, then the task, cell and
-    optimiser by name and :data:`COMPARED`, each with its own type (a flag stays a flag)."""
+    optimiser by name and :data:`COMPARED`: flags as flags, numbers as numbers, whole numbers
+    (sizes, counts, the seed) as text, which TensorBoard shows as written."""
     flat = flatten(config, sep=".")
     choices = _group_choices()
     named = {"task": task_class(config).name, "cell": config["cell"]["name"],
@@ -318,8 +323,12 @@ def comparison_hparams(config: dict[str, Any], swept: dict[str, str] | None = No
     values = {}
     for key in [*(swept or {}), *named, *COMPARED]:
         value = named.get(key, flat.get(key, choices.get(key, (swept or {}).get(key))))
-        if isinstance(value, (bool, int, float, str)):
+        if key in OFF_BY_DEFAULT and not value and key not in (swept or {}):
+            continue  # a flag that is off says nothing a reader compares runs by
+        if isinstance(value, bool) or isinstance(value, (float, str)):
             values.setdefault(key, value)
+        elif isinstance(value, int):  # TensorBoard has no integers: 128 would show as 128.000
+            values.setdefault(key, str(value))
     return values
 
 

@@ -52,6 +52,12 @@ def test_adding_run_as_tensorboard_shows_it(tmp_path):
     assert values(baseline, "test/mse") == pytest.approx([results["baselines"]["test/mse"]] * 2)
 
 
+def comparison_hparams_of(*overrides):
+    from rnnzoo.experiment import comparison_hparams, prepare
+    config, _ = prepare(make_config("/tmp/unused", "task=adding", "cell=gru", *overrides))
+    return comparison_hparams(config)
+
+
 def test_hparams_are_typed_and_declare_every_tasks_metrics(tmp_path):
     train(make_config(tmp_path, "task=adding", "cell=gru", "cell.hidden_size=8", "task.max_epochs=1",
                       "task.num_train=64", "task.num_eval=32", "task.seq_len=6"))
@@ -62,11 +68,14 @@ def test_hparams_are_typed_and_declare_every_tasks_metrics(tmp_path):
         content[hparams_metadata.SESSION_START_INFO_TAG])
     names = [h.name for h in experiment.hparam_infos]
     assert names[:3] == ["task", "cell", "optimizer"]
+    assert [h.name for h in experiment.hparam_infos if h.differs] == ["task"]  # shown first
     assert "cell.hidden_size" in names and "optimizer.lr" in names
+    assert "cell.bidirectional" not in names and "cell.dropout" not in names  # off: left out
     assert not any(n.startswith(("trainer", "data", "callbacks", "faults")) for n in names)
     values = start.hparams
-    assert values["cell"].string_value == "gru" and values["cell.hidden_size"].number_value == 8
-    assert values["cell.bidirectional"].WhichOneof("kind") == "bool_value"
+    assert values["cell"].string_value == "gru" and values["cell.hidden_size"].string_value == "8"
+    assert values["optimizer.lr"].WhichOneof("kind") == "number_value"
+    assert comparison_hparams_of("cell.bidirectional=true")["cell.bidirectional"] is True
     assert [m.name.tag for m in experiment.metric_infos] == list(HPARAMS_METRICS)
     assert {"test/bpc", "val/bpc_best", "test/acc", "val/mse_best"} <= set(HPARAMS_METRICS)
 
@@ -102,3 +111,22 @@ def test_char_lm_samples_between_validations(tmp_path):
     events = accumulator(tmp_path)
     # max_steps ends the run mid-epoch: validation alone would have shown no sample at all
     assert steps(events, "char_lm/sample/text_summary") == [2, 4, 6]
+
+
+def test_a_sweeps_runs_are_named_by_their_swept_values(tmp_path):
+    import subprocess
+    import sys
+
+    from tests.helpers import ROOT
+    sweep = tmp_path / "sweep"
+    subprocess.run([sys.executable, "train.py", "-m", "cell=rnn,gru", "task=adding", "task.num_train=64",
+                    "task.num_eval=32", "task.seq_len=5", "cell.hidden_size=4", "task.max_epochs=1",
+                    "trainer.enable_progress_bar=false", "trainer.enable_model_summary=false",
+                    f"hydra.sweep.dir={sweep}"], cwd=ROOT, check=True, capture_output=True)
+    for cell in ("rnn", "gru"):
+        events = accumulator(sweep / f"cell={cell}")  # the run's name in TensorBoard
+        content = events.PluginTagToContent(hparams_metadata.PLUGIN_NAME)
+        experiment = hparams_metadata.parse_experiment_plugin_data(content[hparams_metadata.EXPERIMENT_TAG])
+        assert [h.name for h in experiment.hparam_infos][:2] == ["cell", "task"]
+        assert {h.name for h in experiment.hparam_infos if h.differs} == {"cell", "task"}
+        assert steps(events, "test/mse")
