@@ -74,12 +74,19 @@ def step_labels(series, horizon: int) -> list[str]:
     dates = series.dates
     if dates is None or len(dates) < 2:
         return [f"t+{h + 1}" for h in range(horizon)]
+    if not np.issubdtype(dates.dtype, np.datetime64):  # time steps or decimal years
+        step = dates[-1] - dates[-2]
+        return [f"{dates[-1] + step * (h + 1):g}" for h in range(horizon)]
+    months = dates[-2:].astype("datetime64[M]")
+    if (months == dates[-2:]).all():  # monthly or yearly dates: step in calendar months
+        step = months[1] - months[0]
+        ahead = [months[1] + step * (h + 1) for h in range(horizon)]
+        yearly = int(step.astype(int)) % 12 == 0
+        return [str(d.astype("datetime64[Y]") if yearly else d) for d in ahead]
     step = dates[-1] - dates[-2]
     ahead = [dates[-1] + step * (h + 1) for h in range(horizon)]
-    if np.issubdtype(dates.dtype, np.datetime64):  # whole days print as dates
-        whole_days = all(d == d.astype("datetime64[D]") for d in ahead)
-        return [str(d.astype("datetime64[D]") if whole_days else d) for d in ahead]
-    return [f"{d:g}" for d in ahead]
+    whole_days = all(d == d.astype("datetime64[D]") for d in ahead)  # print as dates
+    return [str(d.astype("datetime64[D]") if whole_days else d) for d in ahead]
 
 
 def main(argv=None) -> int:
