@@ -154,11 +154,12 @@ def choose_x(rows: list[dict], swept: list[str], asked: str | None) -> tuple[str
     """The key to plot against, or None and why not: the one asked for when it takes several
     values, else task.seq_len, else the first swept key that takes several."""
     counts = {k: len({r.get(k) for r in rows if r.get("status") == "ok"}) for k in swept}
+    varying = f"(keys that vary: {', '.join(k for k in swept if counts[k] > 1) or 'none'})"
     if asked is not None:
         if asked not in swept:
-            return None, f"{asked} is not swept here (swept: {', '.join(swept) or 'nothing'})"
+            return None, f"{asked} is not set by this sweep's overrides {varying}"
         if counts[asked] < 2:
-            return None, f"{asked} takes one value in this sweep"
+            return None, f"{asked} takes one value in this sweep {varying}"
         return asked, ""
     several = [k for k in swept if counts[k] > 1 and k != "task"]
     if not several:

@@ -69,11 +69,11 @@ def test_numeric_x_lines_differ_in_colour_and_marker_and_the_baseline_has_a_line
 
 
 @pytest.mark.parametrize("x, why", [("task.seq_len", "task.seq_len takes one value in this sweep"),
-                                    ("optimizer.lr", "optimizer.lr is not swept here")])
+                                    ("optimizer.lr", "optimizer.lr is not set by this sweep's overrides")])
 def test_an_x_with_one_value_gives_the_table_alone(sweep, figures, capsys, x, why):
     assert summarize.main([str(sweep), "--x", x]) == 0
     out = capsys.readouterr().out
-    assert f"no plot: {why}" in out and "| ok |" in out
+    assert f"no plot: {why} (keys that vary: cell, optimizer)" in out and "| ok |" in out
     assert not figures and not (sweep / "summary.png").exists()
     assert (sweep / "summary.md").exists()
 
