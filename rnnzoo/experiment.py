@@ -198,16 +198,16 @@ def instantiate_callbacks(config: dict[str, Any]) -> list[L.Callback]:
 
 
 def instantiate_logger(config: dict[str, Any], run_dir: Path):
-    """The logger, writing into the run's folder, or in a sweep into a folder named after the
-    swept values (``cell=gru,optimizer=adam``) beside the jobs' folders: TensorBoard names a
-    run by its folder, and ``0``, ``1``, ... say nothing."""
+    """The logger, writing into the run's folder; TensorBoard's, in a sweep, into a folder named
+    after the swept values (``cell=gru,optimizer=adam``) beside the jobs' folders: TensorBoard
+    names a run by its folder, and ``0``, ``1``, ... say nothing."""
     logger = config.get("logger")
     if not logger:
         return False
-    swept = swept_overrides()
-    if swept:
-        return instantiate(logger)(save_dir=str(run_dir.parent), name="", version=swept_name(swept))
-    return instantiate(logger)(save_dir=str(run_dir))
+    make, swept = instantiate(logger), swept_overrides()
+    if swept and issubclass(getattr(make, "func", make), TensorBoardLogger):
+        return make(save_dir=str(run_dir.parent), name="", version=swept_name(swept))
+    return make(save_dir=str(run_dir))
 
 
 def swept_overrides() -> dict[str, str]:

@@ -143,10 +143,11 @@ def _bars(ax, series: dict[str, dict[str, float]], baselines: dict[str, float]) 
         positions = [j - 0.4 + width * (i + 0.5) for j, x in enumerate(xs) if x in points]
         ax.bar(positions, [points[x] for x in xs if x in points], width * 0.9, color=f"C{i % 10}",
                hatch=("", "//", "..", "xx", "\\\\", "++")[i % 6], edgecolor="white", label=label)
+    label = "trivial baseline"  # one legend entry for all the segments
     for j, x in enumerate(xs):
         if x in baselines:
-            ax.hlines(baselines[x], j - 0.45, j + 0.45, colors="k", linestyles="--", lw=1.2,
-                      label="trivial baseline" if j == min(k for k, v in enumerate(xs) if v in baselines) else None)
+            ax.hlines(baselines[x], j - 0.45, j + 0.45, colors="k", linestyles="--", lw=1.2, label=label)
+            label = None
     ax.set_xticks(range(len(xs)), xs)
 
 
