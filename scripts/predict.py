@@ -64,7 +64,10 @@ def forecast_lines(network, info, series) -> list[str]:
     window = (series.values[-seq_len:] - mean) / std  # scaled as in training: train-row statistics
     with torch.no_grad():
         out = network(torch.tensor(window[None], dtype=torch.float32))  # (1, horizon * k)
-    values = out.numpy().reshape(horizon, k) * std[:k] + mean[:k]  # (horizon, k)
+    scaled = out.numpy().reshape(horizon, k)
+    if art.get("residual"):  # the network gave the change since the window's last row
+        scaled = scaled + window[-1, :k]
+    values = scaled * std[:k] + mean[:k]  # (horizon, k)
     return [f"{label}  " + "  ".join(f"{v:.6g}" for v in row)
             for label, row in zip(step_labels(series, horizon), values)]
 

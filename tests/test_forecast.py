@@ -79,3 +79,20 @@ def test_forecast_figure_is_logged(capsys, tmp_path, one_thread, logger):
                 tags.setdefault(kind, set()).update(names)
     assert "forecast/test" in tags["images"]
     assert {"test/mae", "test/mae naive", "test/mase seasonal_naive"} <= tags["scalars"], tags
+
+
+def test_residual_forecast_follows_a_trend_past_the_training_range(capsys, tmp_path, one_thread):
+    """A rising line: the test part lies above every training value; forecasting the change
+    since the last value follows it, and predict.py adds the change back the same way."""
+    t = np.arange(300)
+    y = 0.5 * t + np.sin(2 * np.pi * t / 12) + np.random.default_rng(0).normal(0, 0.1, 300)
+    dates = np.datetime64("2001-01-01") + t
+    path = tmp_path / "sales.csv"
+    path.write_text("day,sales\n" + "\n".join(f"{d},{v:.4f}" for d, v in zip(dates, y)) + "\n")
+    run, _ = train_forecast(capsys, tmp_path, path, "task.residual=true", "task.max_epochs=10",
+                            "logger=none")
+    assert run["test/mae"] < run["baselines"]["test/mae naive"], run
+    predict = load_script("predict")
+    assert predict.main([run["checkpoints"]["best"], "--series", str(path)]) == 0
+    value = float(capsys.readouterr().out.strip().splitlines()[-1].split()[-1])
+    assert abs(value - 0.5 * 300) < 3, value

@@ -10,6 +10,11 @@ seasonal series. The split is chronological (rnnzoo.data.windows).
 The model is scored on the test windows on the original scale (MAE, RMSE, MASE) beside the
 naive (last value) and seasonal naive (``task.season``) forecasts of the same windows
 (rnnzoo.baselines); the training loss and ``val/mse`` are on the scaled values.
+
+``task.residual=true`` trains the network on the change since the window's last value rather
+than on the level (the naive forecast plus a learned correction). A series with a trend, such
+as CO2, leaves the range of its training rows in the test part, where a network that outputs
+levels has never been; changes stay in range.
 """
 from __future__ import annotations
 
@@ -62,12 +67,13 @@ class ForecastTask(TaskData):
                  season: Annotated[int | None, Rule(ge=1)] = None,
                  series: Annotated[str | None, Rule(check=lambda s: s in REAL_SERIES,
                                                     why="must be one of: " + ", ".join(REAL_SERIES))] = None,
+                 residual: bool = False,
                  val_fraction: Annotated[float, Rule(gt=0.0, lt=0.5)] = 0.15,
                  test_fraction: Annotated[float, Rule(gt=0.0, lt=0.5)] = 0.15,
                  source: dict[str, Any] | None = None, **kw):
         super().__init__(**kw)
         self.seq_len, self.horizon, self.season_option = seq_len, horizon, season
-        self.series_name = series
+        self.series_name, self.residual = series, residual
         self.fractions = (1.0 - val_fraction - test_fraction, val_fraction, test_fraction)
         self.source = dict(source or {})
         self.forecast: ForecastSplits | None = None
@@ -104,9 +110,11 @@ class ForecastTask(TaskData):
         parts = {}
         for part in ("train", "val", "test"):
             x, y = splits.windows(part)  # (N, seq_len, C), (N, horizon, k)
+            k = series.n_targets
+            if self.residual:  # the change since the last input row: a trend needs no new levels
+                y = y - x[:, -1:, :k]
             parts[part] = TensorDictDataset(x=torch.from_numpy(x),
                                             y=torch.from_numpy(y.reshape(len(y), -1)))
-        k = series.n_targets
         info = TaskInfo(
             name=self.name, shape=self.shape, target=self.target,
             input_size=series.values.shape[1], output_size=self.horizon * k, tokens=False,
@@ -115,7 +123,7 @@ class ForecastTask(TaskData):
             artifacts={"columns": series.columns, "n_targets": k, "seq_len": self.seq_len,
                        "horizon": self.horizon, "mean": splits.scaler.mean.tolist(),
                        "std": splits.scaler.std.tolist(), "date": self.source.get("date"),
-                       "season": self._season})
+                       "season": self._season, "residual": self.residual})
         self._report_data(series, splits)
         return parts, info
 
@@ -157,7 +165,10 @@ class ForecastTask(TaskData):
                          for i in range(0, len(x), 1024)])
         system.network.train(was_training)
         k = self.forecast.series.n_targets
-        return self.forecast.unscale(out.numpy().astype(np.float64).reshape(len(x), self.horizon, k))
+        out = out.numpy().astype(np.float64).reshape(len(x), self.horizon, k)
+        if self.residual:
+            out = out + x[:, -1:, :k].numpy()
+        return self.forecast.unscale(out)
 
     def test_scores(self, system) -> dict[str, float]:
         """The model's MAE, RMSE and MASE on the test windows, on the original scale; called by
