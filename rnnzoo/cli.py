@@ -14,7 +14,6 @@ from pathlib import Path
 
 import hydra
 
-from rnnzoo.config.checks import trainer_keys
 from rnnzoo.config.preflight import CommandLine, check_command_line
 from rnnzoo.config.schema import MANAGED, TrainerArguments
 from rnnzoo.errors import Reported, report, reporting
@@ -42,8 +41,9 @@ def hydra_flags(argv: list[str]) -> tuple[argparse.Namespace, list[str]]:
 
 def trainer_override(override: str) -> str:
     """``trainer.val_check_interval=100`` as ``++trainer.val_check_interval=100``: a Trainer
-    argument the trainer's file does not set is added, not refused by Hydra's struct mode.
-    Only Lightning's own arguments: a typo still gets its "did you mean"."""
+    argument the schema knows (:class:`TrainerArguments`, with its rules) is added when the
+    trainer's file does not set it, not refused by Hydra's struct mode. Lightning's other
+    arguments still take a ``+`` (the error says so); a typo still gets its "did you mean"."""
     key, equals, _ = override.partition("=")
     name = key.removeprefix("trainer.")
     if equals and key.startswith("trainer.") and "." not in name and name in trainer_arguments():
@@ -52,7 +52,7 @@ def trainer_override(override: str) -> str:
 
 
 def trainer_arguments() -> set[str]:
-    return (set(trainer_keys()) | {f.name for f in dataclasses.fields(TrainerArguments)}) - set(MANAGED)
+    return {f.name for f in dataclasses.fields(TrainerArguments)} - set(MANAGED)
 
 
 def main(argv: list[str], config_dir: str | Path, config_name: str = "train") -> int:

@@ -13,6 +13,8 @@ def test_trainer_arguments_pass_without_plus():
     assert trainer_override("trainer.max_epochs=3") == "++trainer.max_epochs=3"
     assert trainer_override("trainer.val_chek_interval=100") == "trainer.val_chek_interval=100"
     assert trainer_override("trainer.logger=x") == "trainer.logger=x"  # rnnzoo's own
+    # not in the schema: Lightning takes it, with a + (the error says so)
+    assert trainer_override("trainer.overfit_batches=2") == "trainer.overfit_batches=2"
     assert trainer_override("+trainer.val_check_interval=1") == "+trainer.val_check_interval=1"
 
 

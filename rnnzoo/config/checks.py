@@ -353,7 +353,8 @@ def key_message(key: str, config: dict[str, Any] | None) -> str:
 def nested_key(name: str, config: dict[str, Any] | None) -> str | None:
     """The group key a top-level ``name`` most likely meant: one whose last part is ``name``
     (the model's and the optimiser's groups first), else the closest such part."""
-    found = [k for k in flatten(config or {}) if not k.startswith(("hydra.", "_"))]
+    # nested keys only: `+foo=1` puts foo itself at the top
+    found = [k for k in flatten(config or {}) if "." in k and not k.startswith(("hydra.", "_"))]
     found += [f"trainer.{k}" for k in trainer_keys()]
     order = ("task.", "cell.", "optimizer.", "scheduler.", "trainer.")
 

@@ -170,7 +170,7 @@ CHANGED = [  # messages that read differently since the checks moved into the bu
     (["callbacks.histograms.every_n_steps=-1"],
      "config error: callbacks.histograms.every_n_steps=-1: must be >= 0"),
     (["logger.histogram_every_n_steps=5"],
-     "config error: logger.histogram_every_n_steps: is not a key of logger (TensorBoardLogger)"),
+     "config error: logger.histogram_every_n_steps: is not a key of logger (DashboardLogger)"),
 ]
 
 
