@@ -7,6 +7,7 @@ import torch
 from rnnzoo.models.encoders import InputEncoder
 from rnnzoo.models.networks import POOLINGS, ManyToOne
 from rnnzoo.layers import build_rnn
+from rnnzoo.tasks.crossval import with_file_recipe
 from tests.reliability.common import QUIET, cli, results
 
 POSITIVE = ["a good fine movie", "great lovely film", "truly wonderful acting", "a charming story"]
@@ -96,15 +97,26 @@ def test_pretrained_vectors_frozen_or_fine_tuned(capsys, tmp_path, freeze):
     assert any(torch.allclose(r, row, atol=1e-6) for r in weight) == freeze
 
 
-def test_file_recipe_fills_only_null_levers(capsys, tmp_path):
-    folder = class_dir(tmp_path)
-    code, _, err = cli(capsys, "task=sentiment", f"data.path={folder}", "data.encoding=latin-1",
-                       "task.pooling=mean", *SMALL, f"run_dir={tmp_path / 'run'}")
-    assert code == 0, err
-    state = torch.load(tmp_path / "run" / "checkpoints" / "best.ckpt", weights_only=True)
-    task = state["hyper_parameters"]["record"]["config"]["task"] if "hyper_parameters" in state else None
-    if task is not None:
-        assert task["pooling"] == "mean" and task["embedding_dim"] == 128
+def recipe_config(path=None, **task):
+    recipes = {"builtin_recipe": {"max_epochs": 10, "batch_size": 64},
+               "file_recipe": {"max_epochs": 3, "batch_size": 128, "pooling": "max"}}
+    base = {"max_epochs": None, "batch_size": None, "pooling": None}
+    return {"task": {**base, **recipes, **task}, "data": {"path": path},
+            "trainer": {"max_epochs": task.get("max_epochs"), "max_steps": -1}}
+
+
+def test_file_recipe_on_a_file_builtin_recipe_otherwise():
+    on_file = with_file_recipe(recipe_config("reviews.tsv"))
+    assert on_file["task"]["pooling"] == "max" and on_file["trainer"]["max_epochs"] == 3
+    builtin = with_file_recipe(recipe_config())
+    assert builtin["task"]["pooling"] is None and builtin["trainer"]["max_epochs"] == 10
+    assert builtin["task"]["batch_size"] == 64
+
+
+def test_a_value_set_wins_over_the_recipe():
+    config = with_file_recipe(recipe_config("reviews.tsv", pooling="mean", max_epochs=1))
+    assert config["task"]["pooling"] == "mean" and config["trainer"]["max_epochs"] == 1
+    assert config["task"]["batch_size"] == 128
 
 
 def test_early_stopping_callback_entry(capsys, tmp_path):

@@ -165,8 +165,10 @@ class TaskKeys:
     word_dropout: Optional[float] = ruled(None, ge=0.0, lt=1.0)
     head_dropout: Optional[float] = ruled(None, ge=0.0, lt=1.0)
     freeze_embeddings: Optional[bool] = None
-    #: values for the keys above that are null, used when the run reads a file (data.path)
+    #: values for this group's null keys: on a file (data.path), on the built-in data
+    #: (rnnzoo.tasks.crossval.with_file_recipe)
     file_recipe: Any = None
+    builtin_recipe: Any = None
 
 
 def _betas(b) -> bool:

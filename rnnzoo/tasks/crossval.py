@@ -4,8 +4,9 @@ alone.
 ``rnnzoo.experiment.train`` hands a run here when one of these applies:
 
 - :func:`with_file_recipe`: a run that reads a file (``data.path``) fills the task's null
-  levers (pooling, dropouts, embedding size, ...) from ``task.file_recipe``; the built-in data
-  keeps the network's defaults. A value set in the config always wins.
+  keys (epochs, pooling, dropouts, embedding size, ...) from ``task.file_recipe``, a run on
+  the built-in data from ``task.builtin_recipe`` (whose levers left out keep the network's
+  defaults). A value set in the config always wins.
 - :func:`cross_validate`: ``data.folds=K`` trains K runs, one per stratified fold (each in
   ``run_dir/fold-k``, each with its own val part for the best checkpoint and the baseline's C),
   and reports every test metric as mean ± std over the folds, the model's and the linear
@@ -33,13 +34,16 @@ LINEAR = "linear"  # rnnzoo.models.factory.LINEAR: the cell that trains nothing
 
 def with_file_recipe(config: dict[str, Any]) -> dict[str, Any]:
     """``config`` with the task's null keys taken from ``task.file_recipe`` when the run reads a
-    file; the embedding size is handed to the data too, which checks a vectors file against it."""
+    file, else from ``task.builtin_recipe``; the embedding size is handed to the data too,
+    which checks a vectors file against it."""
     task = config["task"]
-    recipe = task.get("file_recipe") or {}
-    if config["data"].get("path"):
-        for key, value in recipe.items():
-            if task.get(key) is None:
-                task[key] = value
+    recipe = task.get("file_recipe" if config["data"].get("path") else "builtin_recipe") or {}
+    for key, value in recipe.items():
+        if task.get(key) is None:
+            task[key] = value
+    trainer = config["trainer"]
+    if trainer.get("max_epochs") is None and trainer.get("max_steps", -1) == -1:
+        trainer["max_epochs"] = task.get("max_epochs")  # ${task.max_epochs}, read while it was null
     if config["data"].get("embeddings"):
         config["data"]["embedding_dim"] = task.get("embedding_dim") or 32  # the network's default
     return config
