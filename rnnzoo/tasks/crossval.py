@@ -25,8 +25,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from hydra.utils import get_class
+
 from rnnzoo.baselines.linear import linear_baseline_name
 from rnnzoo.baselines.metrics import format_summary, summarize_folds
+from rnnzoo.errors import ConfigError
+from rnnzoo.tasks.sentiment import SentimentTask
 from rnnzoo.utils.io import write_json
 
 LINEAR = "linear"  # rnnzoo.models.factory.LINEAR: the cell that trains nothing
@@ -64,8 +68,19 @@ def run(config: dict[str, Any], *, train_one: Callable, make_data: Callable,
         return train_one(fold_config)
 
     if config["data"].get("folds") and config["data"].get("fold") is None:
+        _check_folds(config)
         return cross_validate(config, one)
     return one(config)
+
+
+def _check_folds(config: dict[str, Any]) -> None:
+    folds = config["data"]["folds"]
+    if not issubclass(get_class(config["task"]["_target_"]), SentimentTask):
+        raise ConfigError(f"data.folds={folds}: cross-validation applies to text classification "
+                          "(task=sentiment)")
+    if config.get("resume"):
+        raise ConfigError(f"data.folds={folds}: resume one fold's run instead "
+                          f"(resume=<run_dir>/fold-k, with data.fold=k)")
 
 
 def linear_run(config: dict[str, Any], make_data: Callable, print_summary: Callable) -> dict[str, Any]:

@@ -54,3 +54,9 @@ def test_folds_beyond_the_smallest_class(capsys, tmp_path):
     folder = classes(tmp_path, b"good film\n" * 3, b"bad film\n" * 30)
     line = bad_run(capsys, tmp_path, f"data.path={folder}", "data.folds=5")
     assert "fewer than the 5 folds" in line and "data.folds" in line
+
+
+def test_folds_for_a_task_without_labels(capsys, tmp_path):
+    code, _, err = cli(capsys, "task=adding", "data.folds=3", f"run_dir={tmp_path / 'run'}", *QUIET)
+    assert code == 2
+    assert error_line(err).startswith("config error: data.folds=3: cross-validation applies to")
