@@ -36,7 +36,9 @@ from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.loggers import TensorBoardLogger
 from lightning.pytorch.utilities.exceptions import SIGTERMException
 from hydra.core.override_parser.overrides_parser import OverridesParser
+from hydra.errors import HydraException
 from omegaconf import DictConfig, OmegaConf
+from omegaconf.errors import OmegaConfBaseException
 
 from rnnzoo.callbacks import (EpochEndCheckpoint, NonFiniteGuard, RandomState, SignalCheckpoint,
                               ValidationHistory, log_baselines, log_hparams)
@@ -215,19 +217,28 @@ def swept_overrides() -> dict[str, str]:
     line's order ({"cell": "gru", "optimizer": "adam"}); {} outside one."""
     if not HydraConfig.initialized() or str(HydraConfig.get().mode) != "RunMode.MULTIRUN":
         return {}
-    hydra = HydraConfig.get()
+    try:
+        return _swept(HydraConfig.get())
+    except (HydraException, OmegaConfBaseException):  # a name is a nicety: never stop a run for it
+        return {}
+
+
+def _swept(hydra) -> dict[str, str]:
     parser = OverridesParser.create()
     # the command line's overrides (not its flags: -m, --config-dir DIR) that sweep
     lines = [a for a in sys.argv[1:] if "=" in a and not a.startswith("-")]
     swept = [o.key_or_group for o in parser.parse_overrides(lines) if o.is_sweep_override()]
     swept += [str(k) for k in (OmegaConf.select(hydra, "sweeper.params") or {})]
-    job = {o.key_or_group.lstrip("+~"): o.value() for o in parser.parse_overrides(list(hydra.overrides.task))}
-    return {k.lstrip("+~"): str(job[k.lstrip("+~")]) for k in dict.fromkeys(swept) if k.lstrip("+~") in job}
+    # this job's own values (key_or_group has no +/++/~ prefix)
+    job = {o.key_or_group: o.value() for o in parser.parse_overrides(list(hydra.overrides.task))}
+    return {k: str(job[k]) for k in dict.fromkeys(swept) if k in job}
 
 
 def swept_name(swept: dict[str, str]) -> str:
-    # a folder name: no path separators in the values
-    return ",".join(f"{k}={v}".replace("/", "_") for k, v in swept.items())
+    """A folder name: no path separators in the values, and short enough for a file system
+    (a long one gives way to the job's number, as Hydra names the job's own folder)."""
+    name = ",".join(f"{k}={v}".replace("/", "_") for k, v in swept.items())
+    return name if len(name) <= 200 else str(HydraConfig.get().job.num)
 
 
 def instantiate_trainer(config: dict[str, Any], run_dir: Path, callbacks, system) -> L.Trainer:
