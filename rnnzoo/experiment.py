@@ -377,9 +377,18 @@ def print_summary(results: dict[str, Any]) -> None:
         if path:
             lines.append(f"  {kind + ' checkpoint':<18} {path}")
     if results["tensorboard"]:
-        lines.append(f"  {'tensorboard':<18} tensorboard --logdir {Path(results['run_dir']).parent}")
+        lines.append(f"  {'tensorboard':<18} tensorboard --logdir {logdir_for(results)}")
     lines.append(f"  {'results':<18} {Path(results['run_dir']) / 'results.json'}")
     print("\n".join(lines), flush=True)
+
+
+def logdir_for(results: dict[str, Any]) -> Path:
+    """The folder to point TensorBoard at: a run of Hydra's ``outputs/<task>/<cell>/<time>``
+    from ``outputs`` (its runs then read ``<task>/<cell>/<time>``), a sweep's from the sweep."""
+    run_dir = Path(results["run_dir"])
+    if run_dir.parent.name == results["cell"] and run_dir.parent.parent.name == results["task"]:
+        return run_dir.parents[2]
+    return Path(results["tensorboard"]).parent if results["tensorboard"] else run_dir.parent
 
 
 # -- a DDP run's other processes -----------------------------------------------------------

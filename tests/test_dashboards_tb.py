@@ -130,3 +130,14 @@ def test_a_sweeps_runs_are_named_by_their_swept_values(tmp_path):
         assert [h.name for h in experiment.hparam_infos][:2] == ["cell", "task"]
         assert {h.name for h in experiment.hparam_infos if h.differs} == {"cell", "task"}
         assert steps(events, "test/mse")
+
+
+def test_the_summary_points_tensorboard_where_run_names_read_well(tmp_path):
+    from rnnzoo.experiment import logdir_for
+
+    run = tmp_path / "outputs" / "adding" / "gru" / "2026-11-30_18-00-00"
+    assert logdir_for({"run_dir": str(run), "task": "adding", "cell": "gru",
+                       "tensorboard": str(run)}) == tmp_path / "outputs"
+    sweep = tmp_path / "multirun" / "stamp"
+    assert logdir_for({"run_dir": str(sweep / "0"), "task": "adding", "cell": "gru",
+                       "tensorboard": str(sweep / "cell=gru")}) == sweep
