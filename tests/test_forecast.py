@@ -96,3 +96,21 @@ def test_residual_forecast_follows_a_trend_past_the_training_range(capsys, tmp_p
     assert predict.main([run["checkpoints"]["best"], "--series", str(path)]) == 0
     value = float(capsys.readouterr().out.strip().splitlines()[-1].split()[-1])
     assert abs(value - 0.5 * 300) < 3, value
+
+
+def test_missing_values_are_reported_and_handled_as_configured(capsys, tmp_path, one_thread):
+    path = seasonal_csv(tmp_path / "sales.csv", n=120)
+    lines = path.read_text().splitlines()
+    lines[0] += ",temp"
+    lines[1:] = [f"{line},{i % 5}" for i, line in enumerate(lines[1:])]
+    for row in (20, 21, 50):  # gaps in the target
+        day, _, temp = lines[row].split(",")
+        lines[row] = f"{day},,{temp}"
+    path.write_text("\n".join(lines) + "\n")
+    code, _, err = cli(capsys, "task=forecast", f"data.path={path}", "data.target=sales",
+                       "task.seq_len=12", f"run_dir={tmp_path / 'a'}", *QUIET)
+    assert code == 2 and "set data.missing to drop, ffill or interpolate" in err, err
+    run, out = train_forecast(capsys, tmp_path, path, "data.missing=interpolate",
+                              "data.features=[temp]", "trainer.fast_dev_run=1", "logger=none")
+    assert "missing values: 'sales' 3 (interpolated)" in out
+    assert run["test/mae"] > 0
