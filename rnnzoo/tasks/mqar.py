@@ -15,12 +15,14 @@ from rnnzoo.tasks.info import TaskInfo
 from rnnzoo.utils.rules import Rule
 
 
+_POWER = Rule(gt=0, le=1, why="must be in (0, 1] (1: uniform gaps)")
+
+
 class MQARTask(GeneratedTask):
     name, shape, target = "mqar", "many_to_many", "classes"
 
     def __init__(self, *, seq_len: Count = 64, vocab_size: Count = 128, num_kv_pairs: Count = 8,
-                 power_a: Annotated[float, Rule(gt=0, le=1, why="must be in (0, 1] (1: uniform gaps)")] = 0.01,
-                 **kw):
+                 power_a: Annotated[float, _POWER] = 0.01, **kw):
         super().__init__(**kw)
         self.seq_len, self.vocab_size = seq_len, vocab_size
         self.num_kv_pairs, self.power_a = num_kv_pairs, power_a
