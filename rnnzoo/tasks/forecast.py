@@ -22,8 +22,9 @@ from typing import Annotated, Any
 
 import numpy as np
 import torch
+from lightning.pytorch.loggers import TensorBoardLogger
 
-from rnnzoo.baselines import forecast_baselines, forecast_metrics
+from rnnzoo.baselines import forecast_baselines, forecast_metrics, naive_forecast
 from rnnzoo.data.errors import DataError
 from rnnzoo.data.real_series import REAL_SERIES, load_real_series
 from rnnzoo.data.series import Series, read_series, series_from_arrays
@@ -180,11 +181,13 @@ class ForecastTask(TaskData):
         return {f"test/{metric}": value for metric, value in scores.items()}
 
     def _show_test(self, system, pred: np.ndarray) -> None:
-        from rnnzoo.callbacks import tensorboard_writer  # callbacks import the tasks' layer
         trainer = getattr(system, "_trainer", None)
-        writer = None if trainer is None else tensorboard_writer(trainer)
-        if writer is None or not trainer.is_global_zero:
+        if trainer is None or not trainer.is_global_zero:
             return
+        writers = [log.experiment for log in trainer.loggers if isinstance(log, TensorBoardLogger)]
+        if not writers:
+            return
+        writer = writers[0]
         # the baselines' numbers reach TensorBoard as the run's trivial baselines (experiment)
         writer.add_figure("forecast/test", self.figure(pred, "test"), trainer.global_step, close=True)
 
@@ -193,7 +196,8 @@ class ForecastTask(TaskData):
         splits = self.forecast
         starts = splits.starts[part]
         dates = None if splits.series.dates is None else splits.series.dates[starts]
-        return forecast_figure(splits.truth(part)[:, 0, 0], pred[:, 0, 0], dates=dates,
+        naive = naive_forecast(splits.series.targets, starts, self.horizon)[:, 0, 0]
+        return forecast_figure(splits.truth(part)[:, 0, 0], pred[:, 0, 0], dates=dates, baseline=naive,
                                title=f"{self.name}: {part} part, one step ahead"
                                      + (f" (of {self.horizon})" if self.horizon > 1 else ""))
 
