@@ -31,7 +31,7 @@ from rnnzoo.utils.rules import Rule
 HISTOGRAMS, PROGRESS = "x_histograms", "x_progress"
 #: the final metrics every task may report (rnnzoo.tasks.metrics' names and the loss), declared
 #: in every run's HPARAMS summary: a folder mixing tasks keeps every task's columns
-METRIC_NAMES = ("mse", "bpc", "acc", "exact", "seq_acc", "f1", "ppl", "loss")  # headline metrics first
+METRIC_NAMES = ("mse", "mae", "rmse", "mase", "bpc", "acc", "exact", "seq_acc", "f1", "ppl", "loss")  # headline metrics first
 HPARAMS_METRICS = (*(f"test/{m}" for m in METRIC_NAMES), *(f"val/{m}_best" for m in METRIC_NAMES))
 
 

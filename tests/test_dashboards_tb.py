@@ -77,7 +77,7 @@ def test_hparams_are_typed_and_declare_every_tasks_metrics(tmp_path):
     assert values["optimizer.lr"].WhichOneof("kind") == "number_value"
     assert comparison_hparams_of("cell.bidirectional=true")["cell.bidirectional"] is True
     assert [m.name.tag for m in experiment.metric_infos] == list(HPARAMS_METRICS)
-    assert {"test/bpc", "val/bpc_best", "test/acc", "val/mse_best"} <= set(HPARAMS_METRICS)
+    assert {"test/bpc", "val/bpc_best", "test/acc", "val/mse_best", "test/mase"} <= set(HPARAMS_METRICS)
 
 
 def test_sine_figure_shows_the_unseen_test_frequencies_beside_the_baseline(tmp_path):
