@@ -1,18 +1,22 @@
 """The recall tasks (MQAR, selective copying, induction heads): their generators' properties, and
 one short learning run per task where a gated or modern cell clearly learns.
 
-    .venv/bin/python -m pytest -q tests/test_recall_tasks.py -m "not slow"   # the generators
-    .venv/bin/python -m pytest -q tests/test_recall_tasks.py                  # and the learning runs
+    .venv/bin/python -m pytest -q tests/test_recall_tasks.py
 """
 from __future__ import annotations
 
+import re
+
 import pytest
 import torch
+from omegaconf import OmegaConf
 
+from rnnzoo.bench.accuracy import suite_from_config
+from rnnzoo.config import ConfigError, validate_config
 from rnnzoo.data.recall import IGNORE, induction_heads, mqar, power_law_weights, selective_copy
 from rnnzoo.experiment import train
 from rnnzoo.tasks import losses
-from tests.helpers import make_config
+from tests.helpers import ROOT, make_config
 
 
 def test_ignore_is_the_losses_ignore_index():
@@ -112,7 +116,7 @@ def fit(tmp_path, task, cell, *overrides):
 # steps (seed 0: mqar reaches 0.49, chance 0.125; selective_copy and induction clear 0.7 and
 # 0.8, chance 0.25);
 # the thresholds sit between chance and what the runs reach, so they test learning, not luck.
-# Slow: each is 10 to 40 s of training on 2 busy CPU cores.
+# About 5 to 9 s each on 2 CPU cores (over a minute when other jobs load them).
 LEARNING = {
     "mqar": (["task.seq_len=16", "task.vocab_size=16", "task.num_kv_pairs=2",
               "task.embedding_dim=16"], 0.35),  # chance 1/8
@@ -121,7 +125,6 @@ LEARNING = {
 }
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize("task", sorted(LEARNING))
 def test_a_modern_cell_learns(tmp_path, task):
     overrides, threshold = LEARNING[task]
@@ -130,3 +133,23 @@ def test_a_modern_cell_learns(tmp_path, task):
                   "task.max_epochs=5", *overrides)
     assert results["test/acc"] >= threshold, results["test/acc"]
     assert results["test/acc"] > 2 * results["baselines"]["test/acc"]
+
+
+# -- configs ---------------------------------------------------------------------------------
+@pytest.mark.parametrize("overrides, says", [
+    (["task=mqar", "task.power_a=0"], "must be in (0, 1]"),
+    (["task=induction", "task.test_len=2"], "must be >= 3"),
+    (["task=selective_copy", "task.copy_len=0"], "must be >= 1"),
+])
+def test_bad_task_values_are_config_errors(tmp_path, overrides, says):
+    with pytest.raises(ConfigError, match=re.escape(says)):
+        validate_config(make_config(tmp_path, *overrides))
+
+
+def test_modern_suite_composes_into_entries():
+    config = OmegaConf.to_container(OmegaConf.load(ROOT / "scripts" / "conf" / "suite" / "modern.yaml"))
+    suite = suite_from_config(config)
+    assert {"lstm", "gru"} < set(suite.cells) and {"mlstm", "lru", "rg_lru", "s6", "min_gru"} < set(suite.cells)
+    tasks = {e.overrides[0] for e in suite.entries}
+    assert tasks == {"task=mqar", "task=selective_copy", "task=induction"}
+    assert all(e.metric == "test/acc" and e.better == "higher" for e in suite.entries)
