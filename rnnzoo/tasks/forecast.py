@@ -71,8 +71,8 @@ class ForecastTask(TaskData):
                  residual: bool = False,
                  val_fraction: Annotated[float, Rule(gt=0.0, lt=0.5)] = 0.15,
                  test_fraction: Annotated[float, Rule(gt=0.0, lt=0.5)] = 0.15,
-                 source: dict[str, Any] | None = None, **kw):
-        super().__init__(**kw)
+                 source: dict[str, Any] | None = None, batch_size: Count = 32, **kw):
+        super().__init__(batch_size=batch_size, **kw)
         self.seq_len, self.horizon, self.season_option = seq_len, horizon, season
         self.series_name, self.residual = series, residual
         self.fractions = (1.0 - val_fraction - test_fraction, val_fraction, test_fraction)
