@@ -91,6 +91,19 @@ def run_once(layer, x, hx, lengths=None):
     return [flat, *states, x.grad, *(h.grad for h in hx), *(p.grad for p in layer.parameters())]
 
 
+def modes(x, grad):
+    """(name, step) for the two timed modes: a forward without grad, and forward + backward."""
+    def forward(layer):
+        with torch.no_grad():
+            layer(x)
+
+    def train(layer):
+        layer.zero_grad(set_to_none=True)
+        layer(x)[0].backward(grad)
+
+    return (("forward", forward), ("train", train))
+
+
 # -- 1. parity ----------------------------------------------------------------------------------
 def parity() -> list[dict]:
     from rnnzoo.kernels.gpu import cuda_ops
@@ -128,15 +141,7 @@ def speed() -> list[dict]:
             x = torch.randn(s["T"], s["B"], s["I"], device="cuda")
             grad = torch.randn(s["T"], s["B"], s["H"], device="cuda")
 
-            def forward(layer):
-                with torch.no_grad():
-                    layer(x)
-
-            def train(layer):
-                layer.zero_grad(set_to_none=True)
-                layer(x)[0].backward(grad)
-
-            for mode, step in (("forward", forward), ("train", train)):
+            for mode, step in modes(x, grad):
                 cudnn = time_ms(lambda: step(ref))
                 triton_ms = time_ms(lambda: step(ours))
                 with cuda_ops.use_triton(False):
@@ -166,15 +171,7 @@ def scan() -> list[dict]:
         with torch.no_grad():
             error = relative_error([fast(x)[0]], [slow(x)[0]])
 
-        def forward(layer):
-            with torch.no_grad():
-                layer(x)
-
-        def train(layer):
-            layer.zero_grad(set_to_none=True)
-            layer(x)[0].backward(grad)
-
-        for mode, step in (("forward", forward), ("train", train)):
+        for mode, step in modes(x, grad):
             scan_ms = time_ms(lambda: step(fast))
             loop_ms = time_ms(lambda: step(slow), warmup=1, reps=3)
             rows.append(dict(cell=cell, mode=mode, scan_ms=scan_ms, sequential_ms=loop_ms,

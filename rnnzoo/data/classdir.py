@@ -18,7 +18,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from rnnzoo.data.encoding import check_encoding, decode_lines, encoding_hint, undecodable_message
+from rnnzoo.data.encoding import check_encoding, read_decoded_lines
 from rnnzoo.data.errors import DataError
 from rnnzoo.data.labelled import LabelledData, read_labelled_file
 from rnnzoo.data.splits import label_sort_key
@@ -108,16 +108,7 @@ def _passed_over(name: str) -> bool:
 def _examples(file: Path, encoding: str) -> list[str]:
     """The non-blank lines of ``file``, stripped; one DataError for the first undecodable
     line (with a count of the others) or for a file with no example."""
-    try:
-        raw = file.read_bytes()
-    except OSError as err:
-        raise DataError(f"cannot be read ({err.strerror})", file) from None
-    lines, bad = decode_lines(raw, encoding)
-    if bad:
-        first = min(bad)
-        byte, column = bad[first]
-        raise DataError(undecodable_message(byte, column, encoding, encoding_hint(encoding)),
-                        file, first, more=len(bad) - 1, unit="bad line")
+    lines = read_decoded_lines(file, encoding)
     examples = [line.strip() for line in lines if line.strip()]
     if not examples:
         raise DataError(f"the class file for {class_label(file.name)!r} is empty; it needs one "

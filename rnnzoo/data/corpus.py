@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from rnnzoo.data.errors import DataError
+from rnnzoo.data.errors import DataError, existing_file
 from rnnzoo.data.hangul import compose_hangul, decompose_hangul
 from rnnzoo.data.splits import contiguous_split
 from rnnzoo.data.text import Vocab
@@ -108,14 +108,8 @@ def open_text_file(path: str | os.PathLike, *, min_length: int = 2, jamo: bool =
     ``min_length`` is the shortest usable text: one training sequence, seq_len + 1 characters.
     ``cache_dir`` overrides the cache directory (see :func:`resolve_cache_dir`).
     """
-    source = Path(path)
-    if not source.exists():
-        raise DataError("no such file", path)
-    if source.is_dir():
-        raise DataError("is a directory, not a file", path)
+    source = existing_file(path, nonempty=True)
     stat = source.stat()
-    if stat.st_size == 0:
-        raise DataError("the file is empty", path)
     key = {"version": CACHE_VERSION, "source": str(source.resolve()), "size": stat.st_size,
            "mtime_ns": stat.st_mtime_ns, "jamo": jamo}
     digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:20]

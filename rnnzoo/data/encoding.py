@@ -13,6 +13,9 @@ from __future__ import annotations
 
 import codecs
 import re
+from pathlib import Path
+
+from rnnzoo.data.errors import DataError
 
 #: The setting that selects the encoding, as messages name it (the config key).
 ENCODING_OPTION = "data.encoding"
@@ -71,6 +74,21 @@ def decode_lines(raw: bytes, encoding: str) -> tuple[list[str], dict[int, tuple[
             bad[number] = (chunk[err.start], err.start + 1)
             lines.append(chunk.decode(name, errors="replace"))
     return lines, bad
+
+
+def read_decoded_lines(path, encoding: str) -> list[str]:
+    """The physical lines of the file at ``path``, decoded; one DataError for a file that
+    cannot be read, or naming the first line that does not decode (and counting the others)."""
+    try:
+        raw = Path(path).read_bytes()
+    except OSError as err:
+        raise DataError(f"cannot be read ({err.strerror})", path) from None
+    lines, bad = decode_lines(raw, encoding)
+    if bad:
+        first = min(bad)
+        raise DataError(undecodable_message(*bad[first], encoding, encoding_hint(encoding)),
+                        path, first, more=len(bad) - 1, unit="bad line")
+    return lines
 
 
 def _ascii_line_ends(name: str) -> bool:

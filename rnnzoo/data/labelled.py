@@ -15,7 +15,7 @@ from pathlib import Path
 
 from rnnzoo.data.encoding import (check_encoding, decode_lines, encoding_hint, is_utf8,
                                   undecodable_message)
-from rnnzoo.data.errors import DataError
+from rnnzoo.data.errors import DataError, existing_file
 from rnnzoo.data.splits import SPLITS, check_fractions, label_sort_key, stratified_split
 
 __all__ = ["LabelledData", "read_labelled_file", "stratified_split"]
@@ -83,7 +83,7 @@ def read_labelled_file(path: str | os.PathLike, *, format: str = "auto",
     if on_bad_rows not in ("error", "skip"):
         raise ValueError(f"on_bad_rows must be 'error' or 'skip', got {on_bad_rows!r}")
     check_encoding(encoding)
-    _check_is_file(path)  # before the format is read off a (missing) file's extension
+    existing_file(path)  # before the format is read off a (missing) file's extension
     fmt = _pick_format(path, format)
     lines, undecodable = _read_lines(path, encoding)
     allowed = None if labels is None else sorted({str(y) for y in labels}, key=label_sort_key)
@@ -115,19 +115,12 @@ def _pick_format(path, format: str) -> str:
     return FORMATS[suffix]
 
 
-def _check_is_file(path) -> None:
-    p = Path(path)
-    if not p.exists():
-        raise DataError("no such file", path)
-    if p.is_dir():
-        raise DataError("is a directory, not a file", path)
-
 
 def _read_lines(path, encoding: str = "utf-8") -> tuple[list[str], dict[int, str]]:
     """The file's physical lines (ends kept) and, by 1-based line number, why a line does not
     decode. Bytes are decoded line by line so the error can name the line."""
     p = Path(path)
-    _check_is_file(p)
+    existing_file(p)
     try:
         raw = p.read_bytes()
     except OSError as err:

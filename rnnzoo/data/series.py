@@ -29,8 +29,8 @@ from pathlib import Path
 
 import numpy as np
 
-from rnnzoo.data.encoding import check_encoding, decode_lines, encoding_hint, undecodable_message
-from rnnzoo.data.errors import DataError
+from rnnzoo.data.encoding import check_encoding, read_decoded_lines
+from rnnzoo.data.errors import DataError, existing_file
 
 __all__ = ["Series", "read_series", "series_from_arrays", "MISSING_CHOICES"]
 
@@ -86,7 +86,7 @@ def read_series(path: str | os.PathLike, *, target: str | list[str],
         raise ValueError("target must name at least one column")
     _check_missing_choice(missing)
     check_encoding(encoding)
-    source = _check_file(path)
+    source = existing_file(path)
     rows = _records(source, _delimiter(source, format), encoding)
     header_line, header = next(rows, (None, None))
     if header is None:
@@ -139,14 +139,6 @@ def _check_missing_choice(missing: str) -> None:
         raise ValueError(f"missing must be one of {', '.join(MISSING_CHOICES)}; got {missing!r}")
 
 
-def _check_file(path) -> Path:
-    source = Path(path)
-    if not source.exists():
-        raise DataError("no such file", path)
-    if source.is_dir():
-        raise DataError("is a directory, not a file", path)
-    return source
-
 
 def _delimiter(source: Path, format: str) -> str:
     if format != "auto":
@@ -162,15 +154,7 @@ def _delimiter(source: Path, format: str) -> str:
 
 def _records(source: Path, delimiter: str, encoding: str):
     """(line number, stripped cells) for each non-blank row, the header first."""
-    try:
-        raw = source.read_bytes()
-    except OSError as err:
-        raise DataError(f"cannot be read ({err.strerror})", source) from None
-    lines, bad = decode_lines(raw, encoding)
-    if bad:
-        first = min(bad)
-        raise DataError(undecodable_message(*bad[first], encoding, encoding_hint(encoding)),
-                        source, first, more=len(bad) - 1, unit="bad line")
+    lines = read_decoded_lines(source, encoding)
     reader = csv.reader(lines, delimiter=delimiter)
     width = None
     for cells in reader:

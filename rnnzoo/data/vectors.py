@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from rnnzoo.data.errors import DataError
+from rnnzoo.data.errors import DataError, existing_file
 from rnnzoo.data.text import Vocab
 
 __all__ = ["WordVectors", "Coverage", "PretrainedEmbedding", "read_word_vectors",
@@ -91,7 +91,7 @@ def read_word_vectors(path: str | os.PathLike, words: Iterable[str] | None = Non
     commonest casing): a lowercased vocabulary can then use cased vectors (word2vec's).
     ``expected_dim`` checks the vectors' size against the model's before the long read.
     """
-    source = _check_file(path)
+    source = existing_file(path, nonempty=True)
     wanted = None if words is None else set(words)
     exact: dict[str, np.ndarray] = {}
     folded: dict[str, np.ndarray] = {}
@@ -168,16 +168,6 @@ def load_pretrained_embedding(path: str | os.PathLike, vocab: Vocab, *,
     return embedding_matrix(vocab, vectors, token_counts=token_counts, seed=seed,
                             unknown_std=unknown_std)
 
-
-def _check_file(path) -> Path:
-    source = Path(path)
-    if not source.exists():
-        raise DataError("no such file", path)
-    if source.is_dir():
-        raise DataError("is a directory, not a file", path)
-    if source.stat().st_size == 0:
-        raise DataError("the file is empty", path)
-    return source
 
 
 def _read_header(first: bytes, source: Path) -> tuple[str, int, int | None, int]:

@@ -174,13 +174,7 @@ def _run_layer(forms: list[OnnxForm], x: Tensor, start: tuple[Tensor, ...]):
 def onnx_forward(layer, input: Tensor, hx=None):
     """RecurrentStack.forward for a padded input, as ONNX nodes (one per layer): the same
     arguments and return values. Only meaningful inside ``torch.onnx.export``."""
-    if input.dim() not in (2, 3):
-        raise ValueError(f"{type(layer).__name__}: Expected input to be 2D or 3D, got "
-                         f"{input.dim()}D instead")
-    batched = input.dim() == 3
-    x = input if batched else input.unsqueeze(1)
-    if batched and layer.batch_first:
-        x = x.transpose(0, 1)
+    x, batched = layer._time_major(input)
     if x.shape[-1] != layer.input_size:
         raise RuntimeError(f"input.size(-1) must be equal to input_size. Expected "
                            f"{layer.input_size}, got {x.shape[-1]}")

@@ -139,6 +139,18 @@ class RecurrentStack(nn.Module):
                 cell.reset_parameters()
 
     # -- running ------------------------------------------------------------------------------
+    def _time_major(self, input: Tensor) -> tuple[Tensor, bool]:
+        """A padded input as (T, B, I) (an unbatched (T, I) one gains B=1), and whether it was
+        batched; torch.nn's error for another rank."""
+        if input.dim() not in (2, 3):
+            raise ValueError(f"{type(self).__name__}: Expected input to be 2D or 3D, got "
+                             f"{input.dim()}D instead")
+        batched = input.dim() == 3
+        x = input if batched else input.unsqueeze(1)
+        if batched and self.batch_first:
+            x = x.transpose(0, 1)
+        return x, batched
+
     def forward(self, input, hx=None):
         packed = isinstance(input, PackedSequence)
         if not packed and exporting_to_onnx() and maps_to_onnx(self):
@@ -153,13 +165,7 @@ class RecurrentStack(nn.Module):
             sizes, batched = batch_sizes.tolist(), True
             length, batch = len(sizes), sizes[0]
         else:
-            if input.dim() not in (2, 3):
-                raise ValueError(f"{type(self).__name__}: Expected input to be 2D or 3D, got "
-                                 f"{input.dim()}D instead")
-            batched = input.dim() == 3
-            x = input if batched else input.unsqueeze(1)
-            if batched and self.batch_first:
-                x = x.transpose(0, 1)
+            x, batched = self._time_major(input)
             length, batch = x.shape[:2]
             if length == 0:
                 raise RuntimeError("Expected sequence length to be larger than 0 in RNN")
