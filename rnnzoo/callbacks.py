@@ -23,6 +23,7 @@ from lightning.pytorch.loggers import TensorBoardLogger
 from lightning.pytorch.utilities.exceptions import SIGTERMException
 
 from rnnzoo.errors import NumericalFault
+from rnnzoo.tasks.base import EXAMPLES
 from rnnzoo.utils.rules import Rule
 
 
@@ -169,9 +170,9 @@ class ExamplesLogger(L.Callback):
         shown = trainer.datamodule.examples(pl_module)
         step = trainer.global_step
         for tag, text in shown.get("text", {}).items():
-            writer.add_text(tag, text, step)
+            writer.add_text(f"{EXAMPLES}/{tag}", text, step)
         for tag, figure in shown.get("figures", {}).items():
-            writer.add_figure(tag, figure, step, close=True)
+            writer.add_figure(f"{EXAMPLES}/{tag}", figure, step, close=True)
 
 
 class EpochEndCheckpoint(Checkpoint):

@@ -32,7 +32,7 @@ def test_char_lm_run_logs_scalars_text_histograms_and_hparams(tmp_path):
     assert {"histograms", "text", "hparams"} <= kinds
     assert any(t.startswith("x_histograms/weights/") for t in found)
     assert any(t.startswith("x_histograms/grads/") for t in found)
-    (kind, value), = found["char_lm/sample/text_summary"][-1:]
+    (kind, value), = found["x_examples/char_lm/sample/text_summary"][-1:]
     sample = tensor_util.make_ndarray(value.tensor).item().decode()
     assert kind == "text" and len(sample) > 40  # the sampled text itself
     for tag in ["_hparams_/experiment", "_hparams_/session_start_info", "_hparams_/session_end_info"]:
@@ -46,7 +46,7 @@ def test_sine_run_logs_a_figure(tmp_path):
     train(make_config(tmp_path, "task=sine", "cell=gru", "cell.hidden_size=16", "task.num_train=256",
                       "task.num_eval=64", "task.max_epochs=1"))
     found = logged(tmp_path)
-    (kind, value), = found["sine/prediction"][-1:]
+    (kind, value), = found["x_examples/sine/prediction"][-1:]
     width, height, png = value.tensor.string_val[:3]  # how the images plugin stores a figure
     assert kind == "images" and int(width) > 100 and int(height) > 100
     assert png.startswith(b"\x89PNG")

@@ -88,7 +88,7 @@ def test_sine_figure_shows_the_unseen_test_frequencies_beside_the_baseline(tmp_p
     data = instantiate_data(config)
     data.setup("fit")
     system = instantiate_system(config, data.info)
-    figure = data.examples(system)["figures"]["sine/prediction"]
+    figure = data.examples(system)["figures"]["sine/prediction"]  # logged as x_examples/sine/...
     titles = [ax.get_title(loc="left") for ax in figure.axes]
     assert sum("unseen test frequencies" in t for t in titles) == 2
     assert sum("training frequencies" in t for t in titles) == 2
@@ -110,7 +110,11 @@ def test_char_lm_samples_between_validations(tmp_path):
                       "callbacks.examples.every_n_steps=2", "callbacks.histograms.every_n_steps=0"))
     events = accumulator(tmp_path)
     # max_steps ends the run mid-epoch: validation alone would have shown no sample at all
-    assert steps(events, "char_lm/sample/text_summary") == [2, 4, 6]
+    assert steps(events, "x_examples/char_lm/sample/text_summary") == [2, 4, 6]
+    # the samples' group sorts after train/val/test, as the histograms' does
+    tags = [t for kind in ("scalars", "tensors", "images") for t in events.Tags().get(kind, [])]
+    groups = sorted({t.split("/")[0] for t in tags} - {"_hparams_"})  # the plugin's own, unshown
+    assert groups == ["test", "train", "x_examples", "x_progress"], groups  # max_steps: no val
 
 
 def test_a_sweeps_runs_are_named_by_their_swept_values(tmp_path):

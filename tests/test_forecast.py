@@ -77,7 +77,7 @@ def test_forecast_figure_is_logged(capsys, tmp_path, one_thread, logger):
         for kind, names in EventAccumulator(str(events), size_guidance={"images": 0}).Reload().Tags().items():
             if isinstance(names, list):
                 tags.setdefault(kind, set()).update(names)
-    assert "forecast/test" in tags["images"]
+    assert "x_examples/forecast/test" in tags["images"]
     assert {"test/mae", "test/mae naive", "test/mase seasonal_naive"} <= tags["scalars"], tags
 
 

@@ -7,6 +7,7 @@ from omegaconf import OmegaConf
 
 import rnnzoo.tasks.systems.base as system_base
 from rnnzoo.data.corpus import builtin_corpus, encode_text
+from rnnzoo.callbacks import HPARAMS_METRICS
 from rnnzoo.experiment import train
 from rnnzoo.tasks.optim import build_optimizer, build_scheduler
 from tests.helpers import SMALL, TASKS, make_config
@@ -19,6 +20,9 @@ def test_every_task_runs_with_every_core_cell(tmp_path, task, cell):
                       "trainer.fast_dev_run=2", "logger=none", *SMALL[task])
     results = train(cfg)
     assert any(k.startswith("test/") for k in results)
+    # every final metric a task reports is a declared HPARAMS column (mixed folders keep it)
+    reported = {k for k in results if k.startswith(("test/", "val/"))}
+    assert reported <= set(HPARAMS_METRICS), reported - set(HPARAMS_METRICS)
     assert results["params"] > 0
     assert (tmp_path / "results.json").exists()
 

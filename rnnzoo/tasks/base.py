@@ -55,6 +55,11 @@ def pad_tokens(sequences: list[torch.Tensor], pad: int) -> tuple[torch.Tensor, t
     return pad_sequence(sequences, batch_first=True, padding_value=pad), lengths
 
 
+#: the TensorBoard group of every task's examples (samples, figures): TensorBoard sorts groups
+#: by name, and this one sorts after train/, val/ and test/
+EXAMPLES = "x_examples"
+
+
 class TaskData(L.LightningDataModule):
     #: the task's name, sequence shape and kind of target (TaskInfo's), known before any data
     name, shape, target = "task", "many_to_one", "classes"
@@ -121,7 +126,8 @@ class TaskData(L.LightningDataModule):
 
     # -- showing -----------------------------------------------------------------------------
     def examples(self, system) -> dict[str, Any]:
-        """What to show in TensorBoard after a validation: {"text": {tag: str}, "figures": {tag: fig}}."""
+        """What to show in TensorBoard after a validation: {"text": {tag: str}, "figures": {tag: fig}};
+        the tags go under :data:`EXAMPLES`."""
         return {}
 
 

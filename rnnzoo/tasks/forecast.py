@@ -29,7 +29,7 @@ from rnnzoo.data.errors import DataError
 from rnnzoo.data.real_series import REAL_SERIES, load_real_series
 from rnnzoo.data.series import Series, read_series, series_from_arrays
 from rnnzoo.data.windows import ForecastSplits, forecast_splits
-from rnnzoo.tasks.base import Count, TaskData, TensorDictDataset
+from rnnzoo.tasks.base import EXAMPLES, Count, TaskData, TensorDictDataset
 from rnnzoo.tasks.info import TaskInfo
 from rnnzoo.tasks.plots import plt  # the Agg backend: no screen needed
 from rnnzoo.utils.rules import Rule
@@ -189,7 +189,7 @@ class ForecastTask(TaskData):
             return
         writer = writers[0]
         # the baselines' numbers reach TensorBoard as the run's trivial baselines (experiment)
-        writer.add_figure("forecast/test", self.figure(pred, "test"), trainer.global_step, close=True)
+        writer.add_figure(f"{EXAMPLES}/forecast/test", self.figure(pred, "test"), trainer.global_step, close=True)
 
     def figure(self, pred: np.ndarray, part: str):
         """The first step of each window's forecast against the truth, over one part."""
