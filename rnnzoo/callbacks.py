@@ -133,9 +133,20 @@ class ValidationHistory(L.Callback):
     def __init__(self):
         self.rows: list[dict] = []
         self._started = None
+        # training throughput: input time steps of the training batches and the seconds spent
+        # in them (forward, backward, optimiser step; no validation or data loading)
+        self.train_tokens, self.train_batch_s, self._batch_started = 0, 0.0, None
 
     def on_train_start(self, trainer, pl_module):
         self._started = time.perf_counter()
+
+    def on_train_batch_start(self, trainer, pl_module, batch, batch_idx):
+        self._batch_started = time.perf_counter()
+
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx):
+        if self._batch_started is not None:
+            self.train_batch_s += time.perf_counter() - self._batch_started
+            self.train_tokens += batch_tokens(batch)
 
     def on_validation_end(self, trainer, pl_module):
         if trainer.sanity_checking or self._started is None:
@@ -144,6 +155,21 @@ class ValidationHistory(L.Callback):
                    if k.startswith("val/") and v.numel() == 1}
         self.rows.append({"epoch": trainer.current_epoch, "step": trainer.global_step,
                           "time_s": round(time.perf_counter() - self._started, 3), **metrics})
+
+
+def batch_tokens(batch) -> int:
+    """Input time steps in a batch: the sum of its lengths when it has them (padding not
+    counted), else batch x time of its input (``x``, ``src``) or, one-to-many, of its target."""
+    if not isinstance(batch, dict):
+        return 0
+    lengths = batch.get("lengths", batch.get("src_lengths"))
+    if lengths is not None:
+        return int(lengths.sum())
+    for key in ("x", "src", "y"):
+        value = batch.get(key)
+        if isinstance(value, torch.Tensor) and value.dim() >= 2:
+            return value.shape[0] * value.shape[1]
+    return 0
 
 
 class ExamplesLogger(L.Callback):

@@ -300,6 +300,10 @@ def report(run: Run, tested: dict[str, float], fit_seconds: float) -> dict[str, 
         "data": {"path": config["data"].get("path"), "skipped_rows": getattr(run.data, "skipped", 0)},
         "world_size": trainer.world_size,
         "history": run.history.rows,
+        # input time steps trained on per second of training batches (see ValidationHistory)
+        "train_tokens": run.history.train_tokens,
+        "train_tokens_per_s": round(run.history.train_tokens / run.history.train_batch_s, 1)
+        if run.history.train_batch_s else None,
     })
     if trainer.is_global_zero:
         write_json(run.run_dir / "results.json", results)

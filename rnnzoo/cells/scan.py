@@ -4,7 +4,15 @@ Composing two steps gives another step of the same form,
 (a1, b1) then (a2, b2) = (a1 * a2, a2 * b1 + b2), so all prefixes can be computed in
 ceil(log2 T) rounds of whole-sequence tensor operations (Hillis & Steele's doubling scan)
 instead of T sequential steps. Work is O(T log T); depth is O(log T), which is what a GPU
-(and, for long T, a CPU) rewards. Written with out-of-place ops, so autograd differentiates it.
+(and, for long T, a CPU) rewards.
+
+The gradient is a scan too, run backwards in time: with g_t = dL/dh_t (all paths),
+g_t = dL/dh_t(direct) + a_{t+1} g_{t+1}, then dL/db_t = g_t, dL/da_t = g_t h_{t-1} and
+dL/dh0 = a_0 g_0 (conjugated for complex a, PyTorch's convention). :class:`LinearScan` says so
+to autograd: differentiating the doubling rounds op by op instead kept every round's slices,
+and each slice's backward filled a whole-sequence tensor of zeros (S6's training step spent
+about half its time there). The backward calls the same Function, so second derivatives work;
+the tests gradcheck and gradgradcheck it against the step-by-step recurrence.
 """
 from __future__ import annotations
 
@@ -16,6 +24,33 @@ from rnnzoo.cells.steps import TimeSteps
 
 def linear_scan(a: Tensor, b: Tensor, h0: Tensor) -> Tensor:
     """All h_t for h_t = a_t * h_{t-1} + b_t with h_{-1} = h0; a, b: (T, B, H), h0: (B, H)."""
+    return LinearScan.apply(a, b, h0)
+
+
+class LinearScan(torch.autograd.Function):
+    """:func:`doubling_scan` with its gradient written as the reverse scan (module docstring)."""
+    generate_vmap_rule = True
+
+    @staticmethod
+    def forward(a: Tensor, b: Tensor, h0: Tensor) -> Tensor:
+        return doubling_scan(a, b, h0)
+
+    @staticmethod
+    def setup_context(ctx, inputs, output):
+        a, _, h0 = inputs
+        ctx.save_for_backward(a, h0, output)
+
+    @staticmethod
+    def backward(ctx, grad_h: Tensor):
+        a, h0, h = ctx.saved_tensors
+        a_next = torch.cat([a[1:], torch.zeros_like(a[:1])]).conj()  # a_{t+1}; none after T-1
+        g = LinearScan.apply(a_next.flip(0), grad_h.flip(0), torch.zeros_like(grad_h[0])).flip(0)
+        h_prev = torch.cat([h0.unsqueeze(0).expand_as(h[:1]), h[:-1]])
+        return g * h_prev.conj(), g, a[0].conj() * g[0]
+
+
+def doubling_scan(a: Tensor, b: Tensor, h0: Tensor) -> Tensor:
+    """Hillis & Steele's doubling rounds for :func:`linear_scan` (out-of-place ops)."""
     length = a.shape[0]
     b = torch.cat([(a[0] * h0 + b[0]).unsqueeze(0), b[1:]])  # step 0 absorbs h0
     shift = 1

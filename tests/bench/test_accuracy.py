@@ -2,12 +2,13 @@
 import pytest
 
 from rnnzoo.bench import accuracy_check, regression
-from rnnzoo.bench.accuracy import (Entry, Suite, leaderboard_markdown, run_entry,
-                                   suite_from_config, time_to_threshold)
+from rnnzoo.bench.accuracy import (Entry, Suite, leaderboard_markdown, matched_width, parameter_counts,
+                                   pick_by_validation, run_entry, suite_from_config,
+                                   time_to_threshold)
 from tests.helpers import ROOT
 
-HISTORY = [{"time_s": 1.0, "val/mse": 0.3}, {"time_s": 2.0, "val/mse": 0.04},
-           {"time_s": 3.0, "val/mse": 0.02}]
+HISTORY = [{"time_s": 1.0, "step": 10, "val/mse": 0.3}, {"time_s": 2.0, "step": 20, "val/mse": 0.04},
+           {"time_s": 3.0, "step": 30, "val/mse": 0.02}]
 
 
 def entry(**kw):
@@ -17,10 +18,35 @@ def entry(**kw):
 
 
 def test_time_to_threshold_is_the_first_validation_past_it():
-    assert time_to_threshold(HISTORY, entry()) == 2.0
-    assert time_to_threshold(HISTORY, entry(threshold=0.01)) is None
-    rising = [{"time_s": 1.0, "val/acc": 0.5}, {"time_s": 4.0, "val/acc": 0.95}]
-    assert time_to_threshold(rising, entry(metric="test/acc", better="higher", threshold=0.9)) == 4.0
+    assert time_to_threshold(HISTORY, entry()) == (2.0, 20)
+    assert time_to_threshold(HISTORY, entry(threshold=0.01)) == (None, None)
+    rising = [{"time_s": 1.0, "step": 5, "val/acc": 0.5}, {"time_s": 4.0, "step": 9, "val/acc": 0.95}]
+    assert time_to_threshold(rising, entry(metric="test/acc", better="higher", threshold=0.9)) == (4.0, 9)
+
+
+def test_the_learning_rate_is_picked_on_validation_never_on_test():
+    tries = [{"lr": 0.001, "val_best": 0.6, "value": 0.99}, {"lr": 0.01, "val_best": 0.9, "value": 0.7},
+             {"lr": 0.1, "val_best": None, "value": 0.2}]
+    higher = entry(metric="test/acc", better="higher", threshold=0.9)
+    best = pick_by_validation(tries, higher)
+    assert best["lr"] == 0.01 and best["value"] == 0.7  # not the rate with the best test value
+    assert [t["lr"] for t in best["lr_grid"]] == [0.001, 0.01, 0.1]
+    assert pick_by_validation(tries, entry())["lr"] == 0.001  # lower is better; None ranks last
+
+
+def test_matched_width_comes_nearest_the_parameter_budget():
+    tiny = entry(overrides=("task=adding", "task.seq_len=5", "task.num_train=16", "task.num_eval=8"))
+    for cell, budget in (("gru", 5000), ("lstm", 5000), ("mlstm", 12000)):
+        suite = Suite([tiny], [cell], params=budget)
+        width, count = matched_width(tiny, cell, suite, ROOT / "conf")
+        counts = parameter_counts(tiny, cell, suite, ROOT / "conf")
+        assert count == counts(width) and width % 8 == 0
+        # neither neighbour on the grid of widths comes nearer the budget
+        assert abs(count - budget) <= min(abs(counts(width + 8) - budget), abs(counts(width - 8) - budget))
+        assert abs(count - budget) / budget < 0.25, (cell, width, count)
+    # a cell whose parameters grow slowly with the width gets the widest when the budget is out
+    # of reach (minGRU has no recurrent weights: 2 inputs, 1024 wide is 7,169 parameters)
+    assert matched_width(tiny, "min_gru", Suite([tiny], ["min_gru"], params=10**6), ROOT / "conf")[0] == 1024
 
 
 def test_entries_are_checked():
@@ -60,10 +86,13 @@ def test_a_real_entry_runs_and_its_row_feeds_the_regression_check(tmp_path):
     assert row["kind"] == "accuracy" and row["task"] == "adding_T5" and row["cell"] == "gru"
     assert 0 <= row["value"] < 1 and row["params"] > 0 and row["steps"] == 4
     assert row["time_to_threshold_s"] is not None  # a threshold any run reaches at once
+    assert row["steps_to_threshold"] == 2  # the first validation, after epoch 1's two steps
+    # input time steps per second of training batches: 2 steps of 64 rows x 5 steps each
+    assert row["train_tokens_per_s"] > 0 and row["lr"] is None
     assert row["baseline_trivial"] == pytest.approx(1 / 6, abs=0.05)
     assert row["scale"] == "log" and row["min_share"] == 0.5
     table = leaderboard_markdown([row], suite)
-    assert "| adding_T5 |" in table and f"{row['params']:,} p" in table
+    assert "| adding_T5 |" in table and f"{row['params']:,} p" in table and "2 st," in table
     assert "check: 0.5 of the gap, log" in table
     # a row that solved the task becomes a check, which the same value passes and a value that
     # closes less than half the gap (on log MSE) fails; what two epochs learned may not be that
@@ -86,5 +115,5 @@ def test_rows_that_do_not_beat_the_trivial_value_make_no_check_and_are_listed():
     baseline = regression.update_baseline(None, rows)
     assert [c["key"]["cell"] for c in baseline["checks"]] == ["lstm"]
     table = leaderboard_markdown(rows, suite)
-    assert "0.4289 (not reached, 10 p) †" in table and "0.0029 (not reached, 10 p) |" in table
+    assert "0.4289 (not reached; 10 p) †" in table and "0.0029 (not reached; 10 p) |" in table
     assert "- `copy_T5` rnn: 0.4289 does not beat the trivial 0.4266 clearly" in table
