@@ -198,7 +198,7 @@ def run_suite(suite: Suite, out_dir: Path, config_dir: Path, log=print) -> list[
             tries = []
             for lr in suite.lrs or [None]:
                 log(f"accuracy suite: {entry.name} with {cell}" + (f" at lr {lr:g}" if lr else "") + " ...")
-                run_dir = out_dir / "runs" / entry.name / cell / (f"lr={lr:g}" if lr else "")
+                run_dir = out_dir / "runs" / entry.name / cell / (f"lr{lr:g}" if lr else "")
                 tries.append(run_entry(entry, cell, suite, run_dir, config_dir, lr, width))
                 _log_row(tries[-1], entry, log)
             row = pick_by_validation(tries, entry) if suite.lrs else tries[0]

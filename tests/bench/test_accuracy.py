@@ -117,3 +117,27 @@ def test_rows_that_do_not_beat_the_trivial_value_make_no_check_and_are_listed():
     table = leaderboard_markdown(rows, suite)
     assert "0.4289 (not reached; 10 p) †" in table and "0.0029 (not reached; 10 p) |" in table
     assert "- `copy_T5` rnn: 0.4289 does not beat the trivial 0.4266 clearly" in table
+
+
+def test_the_modern_suite_sweeps_learning_rates_at_matched_sizes():
+    from omegaconf import OmegaConf
+
+    config = OmegaConf.to_container(OmegaConf.load(ROOT / "scripts" / "conf" / "suite" / "modern.yaml"))
+    suite = suite_from_config({**config, "cells": config["cells"]})
+    assert len(suite.lrs) >= 3 and suite.params and {"s6", "mlstm", "slstm", "lru", "rg_lru"} <= set(suite.cells)
+    tasks = {e.overrides[0] for e in suite.entries}
+    assert {"task=adding", "task=copy", "task=mqar", "task=selective_copy", "task=induction"} == tasks
+
+
+def test_the_heatmap_colours_the_gap_closed_and_is_written(tmp_path):
+    from rnnzoo.bench.heatmap import gap_closed, leaderboard_heatmap
+
+    acc = {"task": "mqar", "cell": "gru", "metric": "test/acc", "better": "higher", "baseline_trivial": 0.25}
+    mse = {"task": "adding", "cell": "gru", "metric": "test/mse", "better": "lower", "baseline_trivial": 0.2}
+    assert gap_closed({**acc, "value": 0.625}) == pytest.approx(0.5)
+    assert gap_closed({**acc, "value": 0.1}) == 0.0  # below chance: nothing closed
+    assert gap_closed({**mse, "value": 0.05}) == pytest.approx(0.75)
+    assert gap_closed({**mse, "value": 0.05, "baseline_trivial": None}) is None
+    rows = [{**acc, "value": 0.625}, {**mse, "value": 0.05}]
+    path = leaderboard_heatmap(rows, ["adding", "mqar"], ["gru", "lstm"], tmp_path / "board.png")
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and path.stat().st_size > 5000
