@@ -14,7 +14,7 @@ embedding from pretrained word vectors and prints their coverage.
 """
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Optional
 
 import sys
 
@@ -38,10 +38,13 @@ BUILTIN_LABELS = ["negative", "positive"]
 class SentimentTask(TaskData):
     name, shape, target = "sentiment", "many_to_one", "classes"
 
-    def __init__(self, *, num_samples: Annotated[int, Rule(ge=10)] = 6000, min_freq: Count = 1,
+    def __init__(self, *, num_samples: Annotated[int, Rule(ge=10)] = 6000,
+                 min_freq: Optional[Count] = None,
                  source: dict[str, Any] | None = None, **kw):
         super().__init__(**kw)
-        self.num_samples, self.min_freq = num_samples, min_freq
+        # words seen fewer times in the training part become <unk> (None: keep every word; the
+        # config's recipes set it, 2 on a file)
+        self.num_samples, self.min_freq = num_samples, min_freq or 1
         self.source = dict(source or {})
         self.linear: dict[str, float] | None = None  # the linear baseline's metrics
         self.pretrained = None  # a PretrainedEmbedding, copied into the network at setup
