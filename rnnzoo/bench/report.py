@@ -148,7 +148,7 @@ def linear_in_t_table(entries: list[dict]) -> str:
 
 
 def scan_speedups(rows: list[dict]) -> list[dict]:
-    """minGRU/minLSTM: the sequential loop's time over the parallel scan's (custom)."""
+    """The cells torch.nn lacks: the sequential loop's time over the fast path's (custom)."""
     out = []
     for r in rows:
         if r.get("cell") in SCAN_CELLS and r.get("impl") == "custom" and r.get("ratio_vs_autograd"):
@@ -165,6 +165,35 @@ def scan_table(entries: list[dict]) -> str:
               "speedup"]
     lines = [[e["cell"], e["mode"], e["device"], e["T"], e["B"], e["I"], e["H"],
               e["parallel_ms"], e["sequential_ms"], f"{e['speedup']:.1f}x"] for e in entries]
+    return markdown_table(header, lines)
+
+
+def width_peers(rows: list[dict], reference: str = "lstm") -> list[dict]:
+    """Every cell's fastest path (custom) at one configuration beside the others': its time per
+    call and its ratio to ``reference``'s (rnnzoo's LSTM), for runs that measured several cells
+    at the same mode and size. Empty when fewer than two cells share a configuration."""
+    groups: dict[tuple, dict[str, dict]] = defaultdict(dict)
+    for r in rows:
+        if r.get("impl") == "custom" and r.get("median_ms") is not None:
+            key = tuple(r.get(k) for k in CONFIG_KEYS if k != "cell")
+            groups[key][r["cell"]] = r
+    out = []
+    for per_cell in groups.values():
+        if len(per_cell) < 2:
+            continue
+        base = per_cell.get(reference)
+        for cell, r in per_cell.items():
+            out.append({"cell": cell, "mode": r["mode"], "device": r["device"], "T": r["T"],
+                        "B": r["B"], "I": r["I"], "H": r["H"], "ms": r["median_ms"],
+                        "tokens_per_s": r.get("tokens_per_s"),
+                        f"vs_{reference}": r["median_ms"] / base["median_ms"] if base else None})
+    return out
+
+
+def width_peers_table(entries: list[dict], reference: str = "lstm") -> str:
+    header = ["cell", "mode", "device", "T", "B", "I", "H", "custom ms", "tokens/s", f"× {reference}"]
+    lines = [[e["cell"], e["mode"], e["device"], e["T"], e["B"], e["I"], e["H"], e["ms"],
+              _fmt(e["tokens_per_s"], 0), _fmt(e[f"vs_{reference}"], 2)] for e in entries]
     return markdown_table(header, lines)
 
 
@@ -190,7 +219,14 @@ def markdown_report(rows: list[dict], meta: dict | None = None) -> str:
         parts += ["## Linear in T", "", linear_in_t_table(linear), ""]
     scans = scan_speedups(rows)
     if scans:
-        parts += ["## Parallel scan vs sequential loop (minGRU, minLSTM)", "", scan_table(scans), ""]
+        parts += ["## Fast path vs sequential loop (the cells torch.nn lacks)", "",
+                  "custom (parallel scan, or the mLSTM's chunked form) against the same cell "
+                  "step by step (autograd), same run.", "", scan_table(scans), ""]
+    peers = width_peers(rows)
+    if peers and any(p["cell"] in SCAN_CELLS for p in peers):
+        parts += ["## Every cell at one width", "",
+                  "Each cell's custom path at the same size; × lstm: its time over rnnzoo's "
+                  "LSTM's (custom) in the same run.", "", width_peers_table(peers), ""]
     return "\n".join(parts)
 
 

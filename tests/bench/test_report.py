@@ -63,6 +63,17 @@ def test_scan_speedup():
     assert "25.0x" in report.markdown_report(rows)
 
 
+def test_every_cell_at_one_width_is_set_beside_the_lstm():
+    rows = [row("custom", 4.0), row("custom", 2.0, cell="s6"), row("autograd", 30.0, cell="s6"),
+            row("custom", 1.0, cell="s6", T=200)]  # another size: no LSTM to compare with
+    report.add_ratios(rows)
+    peers = {p["cell"]: p for p in report.width_peers(rows)}
+    assert set(peers) == {"lstm", "s6"} and peers["s6"]["vs_lstm"] == 0.5 and peers["lstm"]["vs_lstm"] == 1.0
+    text = report.markdown_report(rows)
+    assert "## Every cell at one width" in text and "| s6 | train | cpu | 100 | 2 | 3 | 4 | 2.00 |" in text
+    assert "15.0x" in text  # s6's scan against its own loop
+
+
 def test_plots_are_written(tmp_path):
     rows = [row("custom", 12.0), row("torch", 10.0), row("custom", 100.0, T=1000)]
     report.add_ratios(rows)
