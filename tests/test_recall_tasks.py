@@ -149,7 +149,11 @@ def test_bad_task_values_are_config_errors(tmp_path, overrides, says):
 def test_modern_suite_composes_into_entries():
     config = OmegaConf.to_container(OmegaConf.load(ROOT / "scripts" / "conf" / "suite" / "modern.yaml"))
     suite = suite_from_config(config)
-    assert {"lstm", "gru"} < set(suite.cells) and {"mlstm", "lru", "rg_lru", "s6", "min_gru"} < set(suite.cells)
+    assert {"rnn", "lstm", "gru"} < set(suite.cells)
+    assert {"min_gru", "min_lstm", "slstm", "mlstm", "lru", "rg_lru", "s6"} < set(suite.cells)
     tasks = {e.overrides[0] for e in suite.entries}
-    assert tasks == {"task=mqar", "task=selective_copy", "task=induction"}
-    assert all(e.metric == "test/acc" and e.better == "higher" for e in suite.entries)
+    assert tasks == {"task=adding", "task=copy", "task=mqar", "task=selective_copy", "task=induction"}
+    recall = [e for e in suite.entries if e.overrides[0] not in ("task=adding", "task=copy")]
+    assert all(e.metric == "test/acc" and e.better == "higher" for e in recall)
+    # fair by construction: a learning-rate grid, sizes matched to one parameter budget
+    assert len(suite.lrs) >= 3 and suite.params

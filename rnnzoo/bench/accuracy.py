@@ -23,6 +23,8 @@ check; the leaderboard lists them.
 """
 from __future__ import annotations
 
+import json
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -74,6 +76,7 @@ class Suite:
     common: list[str] = field(default_factory=list)  # overrides for every run
     lrs: list[float] = field(default_factory=list)  # a learning-rate grid (empty: the config's)
     params: int | None = None  # a parameter budget: each cell's width matched to it
+    reuse: bool = False  # read a run's results.json when its folder has one (finish a suite)
 
 
 #: the widths :func:`matched_width` chooses from (multiples of 8, for the cells with heads)
@@ -89,7 +92,7 @@ def suite_from_config(config: dict[str, Any]) -> Suite:
                for name, spec in config["entries"].items()]
     return Suite(entries, list(config["cells"]), config.get("impl", "custom"),
                  list(config.get("common") or []), [float(lr) for lr in config.get("lrs") or []],
-                 config.get("params"))
+                 config.get("params"), bool(config.get("reuse")))
 
 
 def time_to_threshold(history: list[dict], entry: Entry) -> tuple[float | None, int | None]:
@@ -149,31 +152,47 @@ def matched_width(entry: Entry, cell: str, suite: Suite, config_dir: Path) -> tu
 def run_entry(entry: Entry, cell: str, suite: Suite, run_dir: Path, config_dir: Path,
               lr: float | None = None, width: int | None = None) -> dict:
     """Train one (entry, cell) (at learning rate ``lr`` and width ``width`` when given) and
-    return its accuracy row."""
+    return its accuracy row. A run that diverges (a NaN or Inf loss or gradient: the run's
+    guard stops it) is a row with value NaN and ``diverged`` saying where; with ``suite.reuse``
+    a run whose folder already holds results.json is read, not trained again."""
+    from rnnzoo.errors import NumericalFault
     from rnnzoo.experiment import train
 
-    overrides = [f"run_dir={run_dir}", *_overrides(entry, cell, suite, lr, width)]
-    results = train(compose_training(overrides, config_dir))
+    finished = Path(run_dir) / "results.json"
+    if suite.reuse and finished.exists():
+        results = json.loads(finished.read_text())
+    else:
+        overrides = [f"run_dir={run_dir}", *_overrides(entry, cell, suite, lr, width)]
+        try:
+            results = train(compose_training(overrides, config_dir))
+        except NumericalFault as fault:
+            return {**_row_keys(entry, cell, suite, lr, width), "value": math.nan, "val_best": None,
+                    "diverged": str(fault).split(";")[0], "time_to_threshold_s": None,
+                    "steps_to_threshold": None, "params": None, "baseline_trivial": entry.trivial}
     if entry.metric not in results:
         raise KeyError(f"{entry.name}: the run reported no {entry.metric} "
                        f"(it has {sorted(k for k in results if k.startswith('test/'))})")
     history = results.get("history", [])
     seconds, steps = time_to_threshold(history, entry)
     return {
-        "kind": "accuracy", "task": entry.name, "cell": cell, "impl": suite.impl,
-        "metric": entry.metric, "value": results[entry.metric], "better": entry.better,
-        "scale": entry.scale, "min_share": entry.min_share,
-        "threshold": entry.threshold, "threshold_metric": entry.val_metric,
+        **_row_keys(entry, cell, suite, lr, width),
+        "value": results[entry.metric],
         "time_to_threshold_s": seconds, "steps_to_threshold": steps,
         "val_best": best_validation(history, entry),
         "train_time_s": results["time_s"], "params": results["params"],
         "epochs": results["epochs"], "steps": results["steps"],
         "train_tokens_per_s": results.get("train_tokens_per_s"),
-        "lr": lr, "hidden_size": width,
         # the task's own trivial value if it has one, else the entry's chance level
         "baseline_trivial": results["baselines"].get(entry.metric, entry.trivial),
-        "overrides": list(entry.overrides),
     }
+
+
+def _row_keys(entry: Entry, cell: str, suite: Suite, lr: float | None, width: int | None) -> dict:
+    return {"kind": "accuracy", "task": entry.name, "cell": cell, "impl": suite.impl,
+            "metric": entry.metric, "better": entry.better, "scale": entry.scale,
+            "min_share": entry.min_share, "threshold": entry.threshold,
+            "threshold_metric": entry.val_metric, "lr": lr, "hidden_size": width,
+            "overrides": list(entry.overrides)}
 
 
 def pick_by_validation(tries: list[dict], entry: Entry) -> dict:
@@ -182,7 +201,8 @@ def pick_by_validation(tries: list[dict], entry: Entry) -> dict:
     sign = 1 if entry.better == "lower" else -1
     ranked = sorted(tries, key=lambda r: (r["val_best"] is None, sign * (r["val_best"] or 0)))
     best = dict(ranked[0])
-    best["lr_grid"] = [{"lr": r["lr"], "val_best": r["val_best"], "value": r["value"]} for r in tries]
+    best["lr_grid"] = [{"lr": r["lr"], "val_best": r["val_best"], "value": r["value"],
+                        "diverged": r.get("diverged")} for r in tries]
     return best
 
 
@@ -203,7 +223,8 @@ def run_suite(suite: Suite, out_dir: Path, config_dir: Path, log=print) -> list[
                 _log_row(tries[-1], entry, log)
             row = pick_by_validation(tries, entry) if suite.lrs else tries[0]
             if suite.lrs:
-                log(f"  kept lr {row['lr']:g} (best {entry.val_metric} {row['val_best']})")
+                log(f"  kept lr {row['lr']:g} (best {entry.val_metric} {row['val_best']})"
+                    if not row.get("diverged") else "  diverged at every learning rate")
             if why_unchecked(row):
                 log(f"  not checked by the regression check: {why_unchecked(row)}")
             rows.append(row)
@@ -211,6 +232,9 @@ def run_suite(suite: Suite, out_dir: Path, config_dir: Path, log=print) -> list[
 
 
 def _log_row(row: dict, entry: Entry, log) -> None:
+    if row.get("diverged"):
+        log(f"  diverged: {row['diverged']}")
+        return
     reached = row["time_to_threshold_s"]
     log(f"  {entry.metric} = {row['value']:.4f}; reached {entry.val_metric} "
         f"{'<=' if entry.better == 'lower' else '>='} {entry.threshold} "
@@ -221,6 +245,8 @@ def _log_row(row: dict, entry: Entry, log) -> None:
 def _cell_text(row: dict | None) -> str:
     if row is None:
         return "-"
+    if row.get("diverged"):
+        return "diverged" + (f" (lr {row['lr']:g})" if row.get("lr") is not None else "")
     reached = row["time_to_threshold_s"]
     if reached is None:
         when = "not reached"

@@ -67,8 +67,8 @@ def why_unchecked(row: dict) -> str | None:
     """Why the row makes no check (None: it makes one)."""
     if row.get("baseline_trivial") is None:
         return "no trivial baseline"
-    if math.isnan(float(row["value"])):
-        return "recorded value is NaN"
+    if row["value"] is None or math.isnan(float(row["value"])):
+        return "recorded value is NaN (the run diverged)"
     scale = row.get("scale", "linear")
     if _gain(row) < MIN_GAIN[scale]:
         return (f"{row['value']:.4g} does not beat the trivial {row['baseline_trivial']:.4g} "

@@ -4,6 +4,7 @@ coloured by the share of the gap from the trivial value to a perfect one that th
 (1 - chance) for accuracies), and labelled with the metric itself."""
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 
@@ -11,7 +12,7 @@ def gap_closed(row: dict) -> float | None:
     """The share of the gap from trivial to perfect that a row's value closed, in [0, 1]
     (None: the row has no trivial value to measure from)."""
     trivial, value = row.get("baseline_trivial"), row["value"]
-    if trivial is None:
+    if trivial is None or value is None or math.isnan(value):
         return None
     if row["better"] == "higher":  # accuracies: perfect is 1
         share = (value - trivial) / (1.0 - trivial) if trivial < 1 else 0.0
@@ -37,8 +38,9 @@ def leaderboard_heatmap(rows: list[dict], tasks: list[str], cells: list[str], pa
                 continue
             closed = gap_closed(row)
             share[i, j] = np.nan if closed is None else closed
-            colour = "black" if closed is not None and closed > 0.6 else "white"
-            ax.text(j, i, f"{row['value']:.3g}", ha="center", va="center", fontsize=8, color=colour)
+            colour = "black" if closed is None or closed > 0.6 else "white"
+            label = "diverged" if row.get("diverged") else f"{row['value']:.3g}"
+            ax.text(j, i, label, ha="center", va="center", fontsize=8, color=colour)
     image = ax.imshow(share, cmap="viridis", vmin=0.0, vmax=1.0, aspect="auto")
     ax.set_xticks(range(len(cells)), cells, rotation=30, ha="right")
     ax.set_yticks(range(len(tasks)), [f"{t}\n({by_metric(rows, t)})" for t in tasks], fontsize=8)

@@ -119,16 +119,6 @@ def test_rows_that_do_not_beat_the_trivial_value_make_no_check_and_are_listed():
     assert "- `copy_T5` rnn: 0.4289 does not beat the trivial 0.4266 clearly" in table
 
 
-def test_the_modern_suite_sweeps_learning_rates_at_matched_sizes():
-    from omegaconf import OmegaConf
-
-    config = OmegaConf.to_container(OmegaConf.load(ROOT / "scripts" / "conf" / "suite" / "modern.yaml"))
-    suite = suite_from_config({**config, "cells": config["cells"]})
-    assert len(suite.lrs) >= 3 and suite.params and {"s6", "mlstm", "slstm", "lru", "rg_lru"} <= set(suite.cells)
-    tasks = {e.overrides[0] for e in suite.entries}
-    assert {"task=adding", "task=copy", "task=mqar", "task=selective_copy", "task=induction"} == tasks
-
-
 def test_the_heatmap_colours_the_gap_closed_and_is_written(tmp_path):
     from rnnzoo.bench.heatmap import gap_closed, leaderboard_heatmap
 
@@ -141,3 +131,32 @@ def test_the_heatmap_colours_the_gap_closed_and_is_written(tmp_path):
     rows = [{**acc, "value": 0.625}, {**mse, "value": 0.05}]
     path = leaderboard_heatmap(rows, ["adding", "mqar"], ["gru", "lstm"], tmp_path / "board.png")
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and path.stat().st_size > 5000
+
+
+def test_a_diverged_run_is_a_row_and_never_picked_and_finished_runs_are_reused(tmp_path, monkeypatch):
+    import json
+
+    import rnnzoo.experiment
+    from rnnzoo.bench.accuracy import run_suite
+    from rnnzoo.errors import NumericalFault
+
+    acc = entry(name="mqar_T8", metric="test/acc", better="higher", threshold=0.9, trivial=0.125)
+    done = tmp_path / "runs" / "mqar_T8" / "gru" / "lr0.01"
+    done.mkdir(parents=True)
+    history = [{"time_s": 1.0, "step": 8, "val/acc": 0.5}, {"time_s": 2.0, "step": 16, "val/acc": 0.95}]
+    done.joinpath("results.json").write_text(json.dumps(
+        {"test/acc": 0.9, "history": history, "time_s": 2.5, "params": 99, "epochs": 2, "steps": 16,
+         "train_tokens_per_s": 1000.0, "baselines": {}}))
+
+    def train(config):  # the only run trained here diverges
+        raise NumericalFault("a gradient is NaN or Inf at step 11 (epoch 0, batch 11); last finite loss 2.0")
+    monkeypatch.setattr(rnnzoo.experiment, "train", train)
+    suite = Suite([acc], ["gru"], lrs=[0.01, 0.03], reuse=True)
+    (row,) = run_suite(suite, tmp_path, ROOT / "conf", log=lambda *_: None)
+    assert row["lr"] == 0.01 and row["value"] == 0.9 and row["steps_to_threshold"] == 16  # reused
+    (diverged,) = [t for t in row["lr_grid"] if t["lr"] == 0.03]
+    assert diverged["diverged"] == "a gradient is NaN or Inf at step 11 (epoch 0, batch 11)"
+    # every rate diverged: the row says so, the regression check skips it, the table shows it
+    (row,) = run_suite(Suite([acc], ["gru"], lrs=[0.03]), tmp_path, ROOT / "conf", log=lambda *_: None)
+    assert row["diverged"] and accuracy_check.why_unchecked(row).startswith("recorded value is NaN")
+    assert "diverged (lr 0.03)" in leaderboard_markdown([row], Suite([acc], ["gru"]))
