@@ -194,6 +194,23 @@ def test_mlstm_parallel_stays_finite_where_exp_overflows(chunk_size):
         torch.testing.assert_close(a, b, rtol=1e-9, atol=1e-12)
 
 
+@pytest.mark.parametrize("fast", [True, False])
+def test_mlstm_gradients_stay_finite_when_the_stabiliser_goes_far_negative(fast):
+    """Input and forget pre-activations of -300 drive m_t to about -300 in float32, where
+    exp(-m_t) is inf: uncapped, h_t was 0 and its gradient 0 * inf = NaN (what lr 0.03 on
+    selective copying reached in 11 steps)."""
+    cell = MLSTMCell(I, H, num_heads=2, chunk_size=4, fast=fast)
+    with torch.no_grad():
+        cell.bias_gate[:] = -300.0  # i~ and f~ of both heads
+    steps = rnnzoo.cells.steps.TimeSteps.full(6, B)
+    x = torch.randn(6 * B, I, requires_grad=True)
+    out, final = cell.sequence(x, steps, cell.initial_state(B, x))
+    assert (final[2] < -88).all()  # m_T: past where exp(-m) overflows float32
+    out.sum().backward()
+    assert torch.isfinite(out).all() and torch.isfinite(x.grad).all()
+    assert all(torch.isfinite(p.grad).all() for p in cell.parameters())
+
+
 # -- LRU and RG-LRU --------------------------------------------------------------------------
 def test_lru_ring_initialisation():
     cell = LRUCell(I, 256, r_min=0.4, r_max=0.9, max_phase=math.pi / 10, dtype=F64)
