@@ -212,6 +212,29 @@ def test_mlstm_gradients_stay_finite_when_the_stabiliser_goes_far_negative(fast)
 
 
 # -- LRU and RG-LRU --------------------------------------------------------------------------
+
+def test_rg_lru_gradients_stay_finite_where_a_reaches_one():
+    """r_t = σ(-200) = 0 in float32 makes a_t = 1 and sqrt(1 - a_t^2) = 0, whose derivative is
+    infinite: capped (as Griffin's code caps it), the gradient stays finite."""
+    from rnnzoo.cells.lru import SqrtBoundedGrad
+
+    cell = RGLRUCell(I, H)
+    with torch.no_grad():
+        cell.bias_ih[:H] = -200.0  # the recurrence gate's pre-activation
+    x = torch.randn(5, I, requires_grad=True)
+    a, write = cell.coefficients(cell.project_input(x))
+    assert (a == 1).all()
+    write.sum().backward()
+    assert torch.isfinite(x.grad).all() and all(torch.isfinite(p.grad).all() for p in cell.parameters())
+    # above the cap's floor the derivative is sqrt's own, in float64
+    u = torch.linspace(1e-3, 1.0, 7, dtype=F64, requires_grad=True)
+    assert torch.autograd.gradcheck(SqrtBoundedGrad.apply, (u,))
+    zero = torch.zeros(1, dtype=F64, requires_grad=True)
+    (slope,) = torch.autograd.grad(SqrtBoundedGrad.apply(zero).sum(), zero)
+    assert slope.item() == pytest.approx(SqrtBoundedGrad.max_grad)  # sqrt's own is inf at 0
+
+
+
 def test_lru_ring_initialisation():
     cell = LRUCell(I, 256, r_min=0.4, r_max=0.9, max_phase=math.pi / 10, dtype=F64)
     lam = cell.eigenvalues()

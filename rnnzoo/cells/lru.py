@@ -45,6 +45,10 @@ input that is already H wide; here they are dense, and the input is first projec
 x~_t = W_in x_t + b_in (the third block), since I and H may differ. The recurrent block around
 the RG-LRU (its linear layers, short convolution and GeLU gate branch) belongs to the network.
 Weights and biases start from torch.nn's uniform default, not the paper's initialisers.
+sqrt(1 - a_t^2) has an unbounded derivative as a_t -> 1 (r_t -> 0): its gradient is capped at
+1000 (:class:`SqrtBoundedGrad`; the forward value is exact), as Griffin's released code does.
+Uncapped, selective copying at lr 0.03 reached a_t = 1 in float32 after 157 steps and the
+gradient became inf.
 """
 from __future__ import annotations
 
@@ -150,6 +154,27 @@ class LRUCell(RecurrentCell):
                                        f"r_max={self.r_max}, max_phase={self.max_phase:.4g}")
 
 
+class SqrtBoundedGrad(torch.autograd.Function):
+    """sqrt(x) whose derivative 1 / (2 sqrt(x)) is capped at :attr:`max_grad` (reached where
+    x < 1 / (4 max_grad^2)): RG-LRU's sqrt(1 - a_t^2) at a_t -> 1."""
+    max_grad = 1000.0
+    generate_vmap_rule = True
+
+    @staticmethod
+    def forward(x: Tensor) -> Tensor:
+        return torch.sqrt(x)
+
+    @staticmethod
+    def setup_context(ctx, inputs, output):
+        ctx.save_for_backward(inputs[0])
+
+    @staticmethod
+    def backward(ctx, grad: Tensor) -> Tensor:
+        (x,) = ctx.saved_tensors
+        floor = 1.0 / (4.0 * SqrtBoundedGrad.max_grad ** 2)
+        return grad / (2.0 * torch.sqrt(x.clamp(min=floor)))
+
+
 class RGLRUCell(RecurrentCell):
     state_size = 1
     blocks = 3  # W_a, W_x, W_in
@@ -180,7 +205,8 @@ class RGLRUCell(RecurrentCell):
         input_gate = torch.sigmoid(gate_x)  # i_t
         log_a = -self.c * recurrence_gate * F.softplus(-self.a_logit)  # c r_t log σ(Λ)
         a = torch.exp(log_a)
-        multiplier = torch.sqrt(-torch.expm1(2 * log_a))  # sqrt(1 - a_t^2), exact near a_t = 1
+        # sqrt(1 - a_t^2): expm1 is exact near a_t = 1, where the derivative is capped
+        multiplier = SqrtBoundedGrad.apply(-torch.expm1(2 * log_a))
         return a, multiplier * (input_gate * x_in)
 
     def recur(self, x_proj: Tensor, state: State) -> State:
