@@ -3,7 +3,7 @@ first and second derivatives (its backward is a reverse scan of its own), real a
 import pytest
 import torch
 
-from rnnzoo.cells.scan import linear_scan
+from rnnzoo.cells.scan import doubling_scan, linear_scan, sequential_scan
 
 
 def stepwise(a, b, h0):
@@ -37,6 +37,15 @@ def test_scan_equals_the_recurrence_with_its_gradients(dtype, length):
     expected = torch.autograd.grad(loss(stepwise), (a, b, h0))
     for got, want in zip(grads, expected):
         torch.testing.assert_close(got, want, rtol=1e-10, atol=1e-10)
+
+
+@pytest.mark.parametrize("dtype", [torch.float64, torch.complex128])
+@pytest.mark.parametrize("length", [1, 7, 16])
+def test_both_algorithms_equal_the_recurrence(dtype, length):
+    """The CPU runs sequential_scan, a GPU doubling_scan: both are checked here on the CPU."""
+    a, b, h0 = (x.detach() for x in inputs(length, dtype, seed=2))
+    for algorithm in (sequential_scan, doubling_scan):
+        torch.testing.assert_close(algorithm(a, b, h0), stepwise(a, b, h0), rtol=1e-10, atol=1e-10)
 
 
 @pytest.mark.parametrize("dtype", [torch.float64, torch.complex128])

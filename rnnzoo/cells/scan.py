@@ -13,6 +13,11 @@ to autograd: differentiating the doubling rounds op by op instead kept every rou
 and each slice's backward filled a whole-sequence tensor of zeros (S6's training step spent
 about half its time there). The backward calls the same Function, so second derivatives work;
 the tests gradcheck and gradgradcheck it against the step-by-step recurrence.
+
+Which algorithm runs, forward and backward: on the CPU the plain loop, :func:`sequential_scan`
+(O(T) work in cache-sized steps; measured on an AMD EPYC, 2 threads, it beat the doubling
+rounds 4.8x at T=4096, B=8, H=128 and 20x at S6's T=256, B=16, H*N=1024); on a GPU the
+doubling rounds, a few whole-tensor launches instead of T small ones.
 """
 from __future__ import annotations
 
@@ -33,6 +38,8 @@ class LinearScan(torch.autograd.Function):
 
     @staticmethod
     def forward(a: Tensor, b: Tensor, h0: Tensor) -> Tensor:
+        if a.device.type == "cpu":
+            return sequential_scan(a, b, h0)
         return doubling_scan(a, b, h0)
 
     @staticmethod
@@ -47,6 +54,17 @@ class LinearScan(torch.autograd.Function):
         g = LinearScan.apply(a_next.flip(0), grad_h.flip(0), torch.zeros_like(grad_h[0])).flip(0)
         h_prev = torch.cat([h0.unsqueeze(0).expand_as(h[:1]), h[:-1]])
         return g * h_prev.conj(), g, a[0].conj() * g[0]
+
+
+def sequential_scan(a: Tensor, b: Tensor, h0: Tensor) -> Tensor:
+    """:func:`linear_scan` step by step, outside autograd (the Function's forward): T small
+    elementwise steps that stay in cache, where the doubling rounds stream whole-sequence
+    tensors through memory ceil(log2 T) times."""
+    h, steps = h0, []
+    for t in range(a.shape[0]):
+        h = torch.addcmul(b[t], a[t], h)
+        steps.append(h)
+    return torch.stack(steps)
 
 
 def doubling_scan(a: Tensor, b: Tensor, h0: Tensor) -> Tensor:
