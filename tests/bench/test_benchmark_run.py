@@ -42,7 +42,7 @@ def test_tiny_run_writes_every_output(tmp_path):
     lstm_custom = next(r for r in rows if r["cell"] == "lstm" and r["impl"] == "custom")
     assert lstm_custom["ratio_vs_torch"] is not None
     markdown = (tmp_path / "results.md").read_text()
-    assert "custom/torch" in markdown and "Parallel scan" in markdown
+    assert "custom/torch" in markdown and "Fast path vs sequential loop" in markdown
 
 
 def test_linear_in_t_run(tmp_path):
