@@ -27,6 +27,16 @@ def test_every_task_runs_with_every_core_cell(tmp_path, task, cell):
     assert (tmp_path / "results.json").exists()
 
 
+@pytest.mark.parametrize("cell", ["min_gru", "min_lstm", "slstm", "mlstm", "lru", "rg_lru", "s6"])
+@pytest.mark.parametrize("task", TASKS)
+def test_every_task_runs_with_every_modern_cell(tmp_path, task, cell):
+    cfg = make_config(tmp_path, f"task={task}", f"cell={cell}", "cell.hidden_size=8",
+                      "trainer.fast_dev_run=2", "logger=none", *SMALL[task])
+    results = train(cfg)
+    assert any(k.startswith("test/") for k in results)
+    assert all(math.isfinite(v) for k, v in results.items() if k.startswith("test/"))
+
+
 #: optimizer name -> the class it must build and the hyperparameters the name itself implies
 OPTIMIZER_CLASSES = {
     "sgd": (torch.optim.SGD, {"momentum": 0}),
