@@ -37,6 +37,17 @@ def test_every_task_runs_with_every_modern_cell(tmp_path, task, cell):
     assert all(math.isfinite(v) for k, v in results.items() if k.startswith("test/"))
 
 
+@pytest.mark.parametrize("cell", ["lstm", "lstm_torch"])
+@pytest.mark.parametrize("task", TASKS)
+def test_every_task_sizes_its_head_by_an_lstms_projection(tmp_path, task, cell):
+    """proj_size: the LSTM's outputs are proj_size wide, not hidden_size (the heads once took
+    hidden_size and failed with a shape error)."""
+    cfg = make_config(tmp_path, f"task={task}", f"cell={cell}", "cell.hidden_size=12",
+                      "+cell.options.proj_size=5", "trainer.fast_dev_run=2", "logger=none", *SMALL[task])
+    results = train(cfg)
+    assert all(math.isfinite(v) for k, v in results.items() if k.startswith("test/"))
+
+
 #: optimizer name -> the class it must build and the hyperparameters the name itself implies
 OPTIMIZER_CLASSES = {
     "sgd": (torch.optim.SGD, {"momentum": 0}),

@@ -17,6 +17,12 @@ def _directions(rnn: nn.Module) -> int:
     return 2 if rnn.bidirectional else 1
 
 
+def _output_size(rnn: nn.Module) -> int:
+    """The width of one direction's output h_t: proj_size for an LSTM with a projection
+    (torch.nn.LSTM's h_t = W_hr (o_t ⊙ tanh(c_t))), else hidden_size."""
+    return getattr(rnn, "proj_size", 0) or rnn.hidden_size
+
+
 def _pack(x: Tensor, lengths: Tensor | None):
     if lengths is None:
         return x
@@ -46,7 +52,7 @@ class ManyToOne(nn.Module):
         if pooling not in POOLINGS:
             raise ValueError(f"pooling must be one of {', '.join(POOLINGS)}; got {pooling!r}")
         self.encoder, self.rnn, self.pooling = encoder, rnn, pooling
-        width = rnn.hidden_size * _directions(rnn)
+        width = _output_size(rnn) * _directions(rnn)
         if pooling == "attention":
             self.score = nn.Sequential(nn.Linear(width, width), nn.Tanh(), nn.Linear(width, 1, bias=False))
         self.dropout = nn.Dropout(head_dropout)
@@ -85,7 +91,7 @@ class ManyToMany(nn.Module):
     def __init__(self, encoder: InputEncoder, rnn: nn.Module, out_features: int):
         super().__init__()
         self.encoder, self.rnn = encoder, rnn
-        self.head = nn.Linear(rnn.hidden_size * _directions(rnn), out_features)
+        self.head = nn.Linear(_output_size(rnn) * _directions(rnn), out_features)
 
     def forward(self, x: Tensor, lengths: Tensor | None = None, state=None):
         out, state = self.rnn(_pack(self.encoder(x), lengths), state)
@@ -112,7 +118,7 @@ class OneToMany(nn.Module):
         self.rnn, self.feed, self.teacher_forcing = rnn, feed, teacher_forcing
         self.project_start = nn.Linear(in_features, rnn.input_size)
         self.project_previous = nn.Linear(out_features, rnn.input_size)
-        self.head = nn.Linear(rnn.hidden_size, out_features)
+        self.head = nn.Linear(_output_size(rnn), out_features)
 
     def forward(self, v: Tensor, steps: int, targets: Tensor | None = None) -> Tensor:
         start = self.project_start(v).unsqueeze(1)  # (B, 1, E)
@@ -147,7 +153,7 @@ class Seq2Seq(nn.Module):
         if decoder.bidirectional:
             raise ValueError("the decoder runs forward in time: it cannot be bidirectional")
         self.source, self.encoder, self.target, self.decoder = source, encoder, target, decoder
-        self.head = nn.Linear(decoder.hidden_size, vocab_size)
+        self.head = nn.Linear(_output_size(decoder), vocab_size)
 
     def encode(self, src: Tensor, src_lengths: Tensor):
         _, state = self.encoder(_pack(self.source(src), src_lengths))
