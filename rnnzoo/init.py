@@ -18,7 +18,8 @@ defaults to the former):
 - ``identity``: the identity per block, times ``gain`` (IRNN, Le, Jaitly & Hinton 2015, who
   pair it with ReLU, zero biases and small N(0, 0.001^2) input weights).
 
-Every scheme but ``default`` sets biases to zero; ``forget_bias`` then sets the forget gate's
+Every scheme but ``default`` sets biases to zero, except the blocks a cell declares as time
+scales (``kept_bias_blocks``: S6's Δ bias, whose softplus is the initial step size); ``forget_bias`` then sets the forget gate's
 bias (for cells that have one) so that b_if + b_hf equals it (Gers et al. 2000; Jozefowicz et
 al. 2015 recommend 1).
 """
@@ -52,6 +53,14 @@ def _fill(weight: Tensor, scheme: str, blocks: int, is_recurrent: bool, *, std: 
                 nn.init.normal_(block, 0.0, 1e-3)
 
 
+def _zero_bias(bias: Tensor, hidden: int, kept: tuple[int, ...]) -> None:
+    """Zero ``bias`` but its ``kept`` hidden-sized blocks (a cell's time-scale biases)."""
+    keep = torch.zeros(bias.shape[0], dtype=torch.bool, device=bias.device)
+    for block in kept:
+        keep[block * hidden:(block + 1) * hidden] = True
+    bias.masked_fill_(~keep, 0.0)
+
+
 def _forget_block(module: nn.Module) -> int | None:
     if isinstance(module, (nn.LSTM, nn.LSTMCell)):
         return 1
@@ -83,7 +92,7 @@ def initialize(model: nn.Module, scheme: str = "default", *, recurrent: str | No
             elif key.startswith("weight_hr") and scheme != "default":  # the LSTM's projection
                 _fill(p, scheme, 1, True, **options)
             elif key.startswith(("bias_ih", "bias_hh")) and scheme != "default":
-                nn.init.zeros_(p)
+                _zero_bias(p, hidden, getattr(module, "kept_bias_blocks", ()) if key.startswith("bias_ih") else ())
             if forget is not None and forget_bias is not None and "bias" in key \
                     and p.dim() == 1 and p.shape[0] == blocks * hidden and blocks > 1:
                 is_first_bias = key.startswith(("bias_ih", "ln_ih_bias"))

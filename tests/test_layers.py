@@ -205,6 +205,20 @@ def test_init_schemes_change_weights_and_zero_biases(scheme):
                 torch.testing.assert_close(gram, torch.eye(min(block.shape)), atol=1e-5, rtol=0)
 
 
+def test_init_schemes_keep_s6_step_size_bias():
+    """S6's Δ bias sets its initial step size (softplus(b_Δ) in [dt_min, dt_max]); a scheme
+    that zeroes biases zeroes b_u and leaves b_Δ."""
+    model = rnnzoo.build_rnn("s6", I, H, num_layers=2)
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    rnnzoo.initialize(model, "xavier")
+    for layer in ("l0", "l1"):
+        bias = model.state_dict()[f"bias_ih_{layer}"]
+        assert torch.count_nonzero(bias[:H]) == 0  # b_u
+        assert torch.equal(bias[H:], before[f"bias_ih_{layer}"][H:])  # b_Δ
+        step = torch.nn.functional.softplus(bias[H:])
+        assert ((step >= 1e-3 - 1e-9) & (step <= 0.1 + 1e-9)).all()
+
+
 def test_init_default_changes_nothing_and_unknown_is_refused():
     model = rnnzoo.LSTM(I, H)
     before = copy.deepcopy(model.state_dict())

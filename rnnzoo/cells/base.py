@@ -49,6 +49,9 @@ class RecurrentCell(nn.Module):
     blocks: int = 1
     #: which block is the forget gate, for cells that have one (the init's forget_bias uses it)
     forget_block: int | None = None
+    #: bias_ih blocks that set a time scale at reset (S6's Δ bias): init schemes that zero
+    #: biases leave them as the cell set them
+    kept_bias_blocks: tuple[int, ...] = ()
 
     def __init__(
         self,

@@ -52,6 +52,7 @@ from rnnzoo.cells.steps import State, TimeSteps
 
 class SelectiveSSMCell(RecurrentCell):
     blocks = 2  # weight_ih: W_u, W_Δ
+    kept_bias_blocks = (1,)  # b_Δ: softplus(b_Δ) is the initial step size, not a bias to zero
 
     def __init__(self, input_size: int, hidden_size: int, bias: bool = True, *,
                  state_dim: int = 16, dt_min: float = 1e-3, dt_max: float = 0.1,

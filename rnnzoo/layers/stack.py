@@ -110,6 +110,7 @@ class RecurrentStack(nn.Module):
         self.output_size = first.output_size
         self.proj_size = getattr(first, "proj_size", 0)
         self.forget_block = first.forget_block
+        self.kept_bias_blocks = first.kept_bias_blocks
         self._all_weights = [[full for _, full in names] for names in self._cell_weights]
         self._flat_weights_names = [name for names in self._all_weights for name in names]
 
