@@ -52,6 +52,9 @@ class RecurrentCell(nn.Module):
     #: bias_ih blocks that set a time scale at reset (S6's Δ bias): init schemes that zero
     #: biases leave them as the cell set them
     kept_bias_blocks: tuple[int, ...] = ()
+    #: whether two states add up to a meaningful one (a bidirectional seq2seq encoder sums its
+    #: directions into the decoder's start): not for states kept on a log scale (xLSTM's m)
+    additive_state: bool = True
 
     def __init__(
         self,

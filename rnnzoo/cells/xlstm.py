@@ -89,6 +89,7 @@ def _check_forget_gate(kind: str) -> None:
 class SLSTMCell(RecurrentCell):
     state_size = 4  # h, c, n, m
     blocks = 4  # i, f, z, o
+    additive_state = False  # c and n are scaled by exp(-m), m a log scale
     forget_block = 1
 
     def __init__(self, input_size: int, hidden_size: int, bias: bool = True, *,
@@ -146,6 +147,7 @@ def _normaliser(n_dot_q: Tensor, m: Tensor) -> Tensor:
 
 class MLSTMCell(RecurrentCell):
     blocks = 4  # weight_ih: q, k, v, o
+    additive_state = False  # C and n are scaled by exp(-m), m a log scale
 
     def __init__(self, input_size: int, hidden_size: int, bias: bool = True, *,
                  num_heads: int = 1, forget_gate: str = "sigmoid", chunk_size: int | None = 64,

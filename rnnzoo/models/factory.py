@@ -6,6 +6,7 @@ from typing import Any
 
 from torch import nn
 
+from rnnzoo.cells import CELLS, resolve_cell_name
 from rnnzoo.layers import build_rnn
 from rnnzoo.models.encoders import InputEncoder
 from rnnzoo.models.networks import BagOfVectors, ManyToMany, ManyToOne, OneToMany, Seq2Seq
@@ -71,6 +72,11 @@ def build_network(info, cell: dict[str, Any], *, embedding_dim: int = 32,
     if info.shape == "one_to_many":
         return OneToMany(recurrent(embedding_dim), info.input_size, info.output_size,
                          feed=feed, teacher_forcing=teacher_forcing)
+    if cell.get("bidirectional") and not CELLS[resolve_cell_name(cell["name"])].additive_state:
+        raise ValueError(f"cell={cell['name']} with cell.bidirectional=true cannot start the "
+                         f"decoder of task {info.name}: the encoder's two directions are summed "
+                         f"into the decoder's state, and this cell's state is scaled by a log-scale "
+                         f"stabiliser that does not add; use cell.bidirectional=false")
     source, target = encoder(), encoder()
     return Seq2Seq(source, recurrent(source.out_features), target,
                    recurrent(target.out_features, bidirectional=False), info.output_size)

@@ -32,6 +32,8 @@ BAD = [  # overrides -> what the one line must say
     (["loss=mse"], "config error: loss=mse does not apply to task sentiment (classes)"),
     (["tbptt.k1=5"], "config error: tbptt.k1=5: tbptt applies to aligned many-to-many tasks"),
     (["task=seq2seq_add", "cell=bow"], "config error: cell=bow (no recurrence) is a baseline"),
+    (["task=seq2seq_add", "cell=mlstm", "cell.bidirectional=true"],
+     "config error: cell=mlstm with cell.bidirectional=true cannot start the decoder"),
     (["task=char_lm", "tbptt.k1=10", "trainer=ddp"],
      "config error: tbptt.k1=10: truncated BPTT's several updates per batch are not kept in step"),
     (["trainer.devices=abc"], "config error: trainer.devices=abc: must be >= 1, -1 (all), auto"),
