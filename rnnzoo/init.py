@@ -19,9 +19,9 @@ defaults to the former):
   pair it with ReLU, zero biases and small N(0, 0.001^2) input weights).
 
 Every scheme but ``default`` sets biases to zero, except the blocks a cell declares as time
-scales (``kept_bias_blocks``: S6's Δ bias, whose softplus is the initial step size); ``forget_bias`` then sets the forget gate's
-bias (for cells that have one) so that b_if + b_hf equals it (Gers et al. 2000; Jozefowicz et
-al. 2015 recommend 1).
+scales (``kept_bias_blocks``: S6's Δ bias, whose softplus is the initial step size);
+``forget_bias`` then sets the forget gate's bias (for cells that have one) so that b_if + b_hf
+equals it (Gers et al. 2000; Jozefowicz et al. 2015 recommend 1).
 """
 from __future__ import annotations
 
@@ -91,8 +91,10 @@ def initialize(model: nn.Module, scheme: str = "default", *, recurrent: str | No
                 _fill(p, recurrent, blocks, True, **options)
             elif key.startswith("weight_hr") and scheme != "default":  # the LSTM's projection
                 _fill(p, scheme, 1, True, **options)
-            elif key.startswith(("bias_ih", "bias_hh")) and scheme != "default":
-                _zero_bias(p, hidden, getattr(module, "kept_bias_blocks", ()) if key.startswith("bias_ih") else ())
+            elif key.startswith("bias_ih") and scheme != "default":
+                _zero_bias(p, hidden, kept=getattr(module, "kept_bias_blocks", ()))
+            elif key.startswith("bias_hh") and scheme != "default":
+                nn.init.zeros_(p)
             if forget is not None and forget_bias is not None and "bias" in key \
                     and p.dim() == 1 and p.shape[0] == blocks * hidden and blocks > 1:
                 is_first_bias = key.startswith(("bias_ih", "ln_ih_bias"))

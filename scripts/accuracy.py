@@ -31,8 +31,6 @@ def main(cfg: DictConfig) -> None:
     config = OmegaConf.to_container(cfg, resolve=True)
     out_dir = Path(config["out_dir"] or HydraConfig.get().runtime.output_dir)
     suite = suite_from_config(config)
-    if config.get("threads"):
-        suite.common.append(f"threads={config['threads']}")
     rows = run_suite(suite, out_dir, CONFIG_DIR)
     write_results(out_dir / "leaderboard.json", rows, {"suite": config})
     table = leaderboard_markdown(rows, suite)

@@ -90,9 +90,12 @@ def suite_from_config(config: dict[str, Any]) -> Suite:
                      min_share=float(spec.get("min_share", DEFAULT_MIN_SHARE)),
                      trivial=spec.get("trivial"), note=spec.get("note", ""))
                for name, spec in config["entries"].items()]
-    return Suite(entries, list(config["cells"]), config.get("impl", "custom"),
-                 list(config.get("common") or []), [float(lr) for lr in config.get("lrs") or []],
-                 config.get("params"), bool(config.get("reuse")))
+    common = list(config.get("common") or [])
+    if config.get("threads"):  # torch threads for every run
+        common.append(f"threads={config['threads']}")
+    return Suite(entries, list(config["cells"]), config.get("impl", "custom"), common,
+                 [float(lr) for lr in config.get("lrs") or []], config.get("params"),
+                 bool(config.get("reuse")))
 
 
 def time_to_threshold(history: list[dict], entry: Entry) -> tuple[float | None, int | None]:
@@ -248,12 +251,7 @@ def _cell_text(row: dict | None) -> str:
     if row.get("diverged"):
         return "diverged" + (f" (lr {row['lr']:g})" if row.get("lr") is not None else "")
     reached = row["time_to_threshold_s"]
-    if reached is None:
-        when = "not reached"
-    elif row.get("steps_to_threshold") is not None:
-        when = f"{row['steps_to_threshold']} st, {reached:.0f} s"
-    else:  # a row recorded before steps were
-        when = f"{reached:.0f} s"
+    when = "not reached" if reached is None else f"{row['steps_to_threshold']} st, {reached:.0f} s"
     extras = [f"{row['params']:,} p"]
     if row.get("lr") is not None:
         extras.append(f"lr {row['lr']:g}")

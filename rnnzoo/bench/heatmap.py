@@ -43,7 +43,7 @@ def leaderboard_heatmap(rows: list[dict], tasks: list[str], cells: list[str], pa
             ax.text(j, i, label, ha="center", va="center", fontsize=8, color=colour)
     image = ax.imshow(share, cmap="viridis", vmin=0.0, vmax=1.0, aspect="auto")
     ax.set_xticks(range(len(cells)), cells, rotation=30, ha="right")
-    ax.set_yticks(range(len(tasks)), [f"{t}\n({by_metric(rows, t)})" for t in tasks], fontsize=8)
+    ax.set_yticks(range(len(tasks)), [f"{t}\n({_metric_of(rows, t)})" for t in tasks], fontsize=8)
     fig.colorbar(image, ax=ax, label="share of the gap from trivial to perfect closed")
     ax.set_title(title or "test metric (label) and the gap it closed (colour)", fontsize=9)
     fig.tight_layout()
@@ -54,5 +54,5 @@ def leaderboard_heatmap(rows: list[dict], tasks: list[str], cells: list[str], pa
     return path
 
 
-def by_metric(rows: list[dict], task: str) -> str:
+def _metric_of(rows: list[dict], task: str) -> str:
     return next((r["metric"] for r in rows if r["task"] == task), "")

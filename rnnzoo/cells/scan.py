@@ -4,7 +4,7 @@ Composing two steps gives another step of the same form,
 (a1, b1) then (a2, b2) = (a1 * a2, a2 * b1 + b2), so all prefixes can be computed in
 ceil(log2 T) rounds of whole-sequence tensor operations (Hillis & Steele's doubling scan)
 instead of T sequential steps. Work is O(T log T); depth is O(log T), which is what a GPU
-(and, for long T, a CPU) rewards.
+rewards.
 
 The gradient is a scan too, run backwards in time: with g_t = dL/dh_t (all paths),
 g_t = dL/dh_t(direct) + a_{t+1} g_{t+1}, then dL/db_t = g_t, dL/da_t = g_t h_{t-1} and
@@ -33,7 +33,8 @@ def linear_scan(a: Tensor, b: Tensor, h0: Tensor) -> Tensor:
 
 
 class LinearScan(torch.autograd.Function):
-    """:func:`doubling_scan` with its gradient written as the reverse scan (module docstring)."""
+    """The scan (:func:`sequential_scan` on the CPU, :func:`doubling_scan` elsewhere) with its
+    gradient written as the reverse scan (module docstring)."""
     generate_vmap_rule = True
 
     @staticmethod
